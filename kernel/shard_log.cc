@@ -1,0 +1,716 @@
+#include "kernel/shard_log.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "io/crc32c.h"
+#include "kernel/log_writer.h"
+#include "kernel/segment_files.h"
+#include "kernel/shard_log_internal.h"
+#include "kernel/wall_clock.h"
+
+namespace shoal {
+
+using format::AlignUp;
+
+namespace {
+
+// Adapts a std::function to AppendCompletion; deletes itself after the call.
+class FunctionCompletion final : public AppendCompletion {
+ public:
+  explicit FunctionCompletion(std::function<void(const AppendResult&)> f) : f_(std::move(f)) {}
+  void OnAppended(const AppendResult& r) override {
+    f_(r);
+    delete this;
+  }
+
+ private:
+  std::function<void(const AppendResult&)> f_;
+};
+
+// Blocks the caller until the completion fires (no allocation: lives on the stack).
+class SyncCompletion final : public AppendCompletion {
+ public:
+  void OnAppended(const AppendResult& r) override {
+    result_ = r;
+    done_.store(1, std::memory_order_release);
+    done_.notify_one();
+  }
+  AppendResult Wait() {
+    done_.wait(0, std::memory_order_acquire);
+    return std::move(result_);
+  }
+
+ private:
+  AppendResult result_;
+  std::atomic<int> done_{0};
+};
+
+}  // namespace
+
+ShardLog::ShardLog(std::string dir, LogOptions options, std::shared_ptr<LogWriter> writer,
+                   std::shared_ptr<io::FileSystem> fs)
+    : dir_(std::move(dir)),
+      options_(options),
+      writer_(std::move(writer)),
+      fs_(std::move(fs)),
+      filling_(std::make_unique<Group>()),
+      flushing_(std::make_unique<Group>()),
+      spare_(std::make_shared<SpareSlot>()) {}
+
+Result<std::unique_ptr<ShardLog>> ShardLog::Open(std::string dir, LogOptions options,
+                                                 std::shared_ptr<LogWriter> writer) {
+  SHOAL_RETURN_IF_ERROR(options.Validate());
+  if (!writer) return Status(Code::kInvalidArgument, "ShardLog::Open needs a LogWriter");
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  auto fs = writer->fs_ptr();
+  std::unique_ptr<ShardLog> log(new ShardLog(std::move(dir), options, writer, fs));
+  SHOAL_RETURN_IF_ERROR(log->Recover());
+  if (!log->sealed_) {
+    writer->Register(log.get());
+    log->write_registered_ = true;
+    log->RequestSpare();
+  }
+  return log;
+}
+
+ShardLog::~ShardLog() {
+  std::vector<Waiter> abandoned;
+  {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+  }
+  if (write_registered_) writer_->Unregister(this);
+  {
+    std::lock_guard lk(mu_);
+    abandoned.swap(filling_->frames);
+    filling_->Clear();
+  }
+  space_cv_.notify_all();
+  CompleteAll(abandoned, Status(Code::kClosed, "the shard log was destroyed before this "
+                                               "append was written; it was not stored"));
+  // Background tasks hold their own references; wait so none touches this directory
+  // after the caller may have reopened it.
+  writer_->DrainBackground();
+}
+
+// ---------------------------------------------------------------------------------------
+// Append path
+
+void ShardLog::Append(std::span<const RecordIn> records,
+                      std::function<void(const AppendResult&)> done) {
+  Append(records, new FunctionCompletion(std::move(done)));
+}
+
+AppendResult ShardLog::AppendSync(std::span<const RecordIn> records) {
+  SyncCompletion c;
+  Append(records, &c);
+  return c.Wait();
+}
+
+void ShardLog::CompleteAll(std::vector<Waiter>& waiters, const Status& status) {
+  for (const Waiter& w : waiters) {
+    AppendResult r;
+    r.status = status;
+    w.done->OnAppended(r);
+  }
+  waiters.clear();
+}
+
+void ShardLog::Append(std::span<const RecordIn> records, AppendCompletion* done) {
+  auto fail = [&](Status st) {
+    AppendResult r;
+    r.status = std::move(st);
+    done->OnAppended(r);
+  };
+  if (records.empty()) return fail(Status(Code::kInvalidArgument, "an append needs at least one record"));
+  size_t body = 0;
+  int64_t max_ts = INT64_MIN;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RecordIn& r = records[i];
+    if (r.key.empty() || r.key.size() > format::kMaxKeyBytes)
+      return fail(Status::Make(Code::kInvalidArgument,
+                               "record {}: partition key is {} bytes; it must be 1 to {} bytes", i,
+                               r.key.size(), format::kMaxKeyBytes));
+    if (r.data.size() > options_.max_record_bytes)
+      return fail(Status::Make(Code::kInvalidArgument,
+                               "record {}: data is {} bytes, above the limit of {} bytes "
+                               "(LogOptions::max_record_bytes)", i, r.data.size(),
+                               options_.max_record_bytes));
+    body += format::RecordBytes(r.key.size(), r.data.size());
+    max_ts = std::max(max_ts, r.ts_ms);
+  }
+  const size_t frame_len = AlignUp(format::kFrameHeaderSize + body, format::kFrameAlign);
+  if (frame_len > format::kMaxFrameBytes)
+    return fail(Status::Make(Code::kInvalidArgument,
+                             "the batch encodes to {} bytes, above the {}-byte frame limit; split it",
+                             frame_len, format::kMaxFrameBytes));
+
+  std::unique_lock lk(mu_);
+  auto refuse = [&]() -> bool {
+    Status st;
+    if (!failed_.ok()) st = failed_;
+    else if (sealed_) st = Status(Code::kClosed, "the shard log is sealed; it accepts no appends");
+    else if (closed_) st = Status(Code::kClosed, "the shard log is closed");
+    if (st.ok()) return false;
+    lk.unlock();
+    fail(std::move(st));
+    return true;
+  };
+  if (refuse()) return;
+  // Back-pressure: wait for the writer to take the staged group if this frame would
+  // overflow it. A frame bigger than the whole buffer goes alone into an empty one.
+  while (!filling_->frames.empty() && filling_->buf.size() + frame_len > options_.staging_bytes) {
+    space_cv_.wait(lk);
+    if (refuse()) return;
+  }
+  const int64_t first_ts = std::max(records[0].ts_ms, last_ts_);
+  const int64_t last_ts = std::max(first_ts, max_ts);
+  if (static_cast<uint64_t>(last_ts - first_ts) > UINT32_MAX) {
+    lk.unlock();
+    return fail(Status(Code::kInvalidArgument,
+                       "timestamps within one batch span more than 49 days; split the batch"));
+  }
+  Group& g = *filling_;
+  const uint32_t pos = static_cast<uint32_t>(g.buf.size());
+  uint8_t* f = g.buf.Append(frame_len);
+  const uint64_t base = next_offset_;
+  format::Store32(f + format::kFrameLen, static_cast<uint32_t>(frame_len));
+  format::Store16(f + format::kFrameMagic, format::kFrameMagicValue);
+  f[format::kFrameVersion] = format::kFrameVersionValue;
+  f[format::kFrameFlags] = 0;
+  format::Store32(f + format::kFrameCount, static_cast<uint32_t>(records.size()));
+  format::Store64(f + format::kFrameBaseOffset, base);
+  format::Store64(f + format::kFrameBaseTs, static_cast<uint64_t>(first_ts));
+  uint8_t* p = f + format::kFrameHeaderSize;
+  int64_t ts = first_ts;
+  for (const RecordIn& r : records) {
+    ts = std::max(ts, r.ts_ms);
+    format::Store32(p + format::kRecTsDelta, static_cast<uint32_t>(ts - first_ts));
+    format::Store32(p + format::kRecDataLen, static_cast<uint32_t>(r.data.size()));
+    format::Store16(p + format::kRecKeyLen, static_cast<uint16_t>(r.key.size()));
+    format::Store16(p + format::kRecReserved, 0);
+    p += format::kRecordHeaderSize;
+    std::memcpy(p, r.key.data(), r.key.size());
+    p += r.key.size();
+    if (!r.data.empty()) std::memcpy(p, r.data.data(), r.data.size());
+    p += r.data.size();
+  }
+  std::memset(p, 0, static_cast<size_t>(f + frame_len - p));
+  format::Store32(f + format::kFrameCrc, io::Crc32c(f + 8, frame_len - 8));
+  g.frames.push_back(Waiter{done, pos, static_cast<uint32_t>(frame_len), base,
+                            static_cast<uint32_t>(records.size()), first_ts, last_ts});
+  g.records += records.size();
+  next_offset_ += records.size();
+  last_ts_ = last_ts;
+  pending_records_ += records.size();
+  ++stats_.appends;
+  stats_.records += records.size();
+  if (!queued_) {
+    queued_ = true;
+    writer_->MarkDirty(this);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Writer thread
+
+bool ShardLog::TakeGroup() {
+  {
+    std::lock_guard lk(mu_);
+    queued_ = false;
+    if (filling_->frames.empty()) return false;
+    std::swap(filling_, flushing_);
+    flushing_busy_ = true;
+  }
+  space_cv_.notify_all();
+  return true;
+}
+
+Status ShardLog::PrepareFlush(io::WriteOp* op) {
+  if (write_failed_) {
+    std::lock_guard lk(mu_);
+    return failed_;
+  }
+  Group& g = *flushing_;
+  const bool direct = options_.write_mode == WriteMode::kDirect;
+  if (direct) {
+    // Pad the last frame to the 4 KiB block: with O_DIRECT no block is written twice,
+    // so a block a reader has mapped is never rewritten under it.
+    size_t len = g.buf.size();
+    size_t padded = AlignUp(len, io::kDirectAlign);
+    if (padded > len) {
+      Waiter& last = g.frames.back();
+      uint8_t* pad = g.buf.Append(padded - len);
+      std::memset(pad, 0, padded - len);
+      uint8_t* f = g.buf.data() + last.pos;
+      uint32_t crc = format::Load32(f + format::kFrameCrc);
+      format::Store32(f + format::kFrameCrc, io::Crc32cExtend(crc, pad, padded - len));
+      last.len += static_cast<uint32_t>(padded - len);
+      format::Store32(f + format::kFrameLen, last.len);
+    }
+  }
+  const uint64_t len = g.buf.size();
+  const int64_t now = WallMs();
+  bool aged = options_.segment_max_age_ms > 0 && !active_->empty() &&
+              now - active_->created_ms >= options_.segment_max_age_ms;
+  if (force_roll_ || aged || active_->write_pos + len > active_->capacity()) {
+    SHOAL_ASSIGN_OR_RETURN(SegmentPtr next, TakeSpareOrCreate(format::kSegmentHeaderSize + len));
+    next->Activate(g.frames.front().first_offset, g.frames.front().first_ts);
+    SegmentPtr old = active_;
+    {
+      std::lock_guard lk(seg_mu_);
+      segments_.push_back(next);
+    }
+    active_ = next;
+    force_roll_ = false;
+    if (old->empty()) {
+      // Nothing was ever written to it (e.g. reopened in O_DIRECT mode at an unaligned
+      // end): drop it rather than keep an empty segment in the middle of the log.
+      std::lock_guard lk(seg_mu_);
+      std::erase(segments_, old);
+    }
+    std::erase(unsynced_segments_, old);
+    auto fs = fs_;
+    bool was_empty = old->empty();
+    writer_->Schedule([fs, old, was_empty] {
+      if (was_empty) {
+        old->write_fd().Reset();
+        fs->Unlink(old->path()).IgnoreError();
+        return;
+      }
+      SealSegmentFiles(*fs, *old).IgnoreError();
+    });
+    {
+      std::lock_guard lk(mu_);
+      ++stats_.rolls;
+    }
+    RequestSpare();
+  }
+  flush_pos_ = active_->write_pos;
+  op->fd = active_->write_fd().get();
+  op->offset = flush_pos_;
+  op->data = g.buf.data();
+  op->len = len;
+  return Status::Ok();
+}
+
+void ShardLog::FinishWrite(const Status& st) {
+  if (!st.ok()) {
+    write_failed_ = true;
+    return;
+  }
+  active_->write_pos = flush_pos_ + flushing_->buf.size();
+  if (std::find(unsynced_segments_.begin(), unsynced_segments_.end(), active_) ==
+      unsynced_segments_.end())
+    unsynced_segments_.push_back(active_);
+  std::lock_guard lk(mu_);
+  ++stats_.flushes;
+  stats_.bytes_written += flushing_->buf.size();
+}
+
+bool ShardLog::WantsSync(int64_t now_ms) const {
+  switch (options_.durability) {
+    case Durability::kAlways: return true;
+    case Durability::kInterval: return now_ms - last_sync_ms_ >= options_.interval_ms;
+    case Durability::kNone: return false;
+  }
+  return false;
+}
+
+int64_t ShardLog::NextSyncDueMs() const {
+  if (options_.durability != Durability::kInterval || unsynced_segments_.empty() || write_failed_)
+    return INT64_MAX;
+  return last_sync_ms_ + options_.interval_ms;
+}
+
+const std::vector<int>& ShardLog::SyncFds() {
+  sync_fds_.clear();
+  for (const SegmentPtr& s : unsynced_segments_) sync_fds_.push_back(s->write_fd().get());
+  return sync_fds_;
+}
+
+void ShardLog::SyncOnly(const Status& st) {
+  if (!st.ok()) {
+    write_failed_ = true;
+    std::lock_guard lk(mu_);
+    FailLocked(st);
+    return;
+  }
+  unsynced_segments_.clear();
+  last_sync_ms_ = MonotonicMs();
+  durable_next_.store(visible_next_.load(std::memory_order_relaxed), std::memory_order_release);
+  std::lock_guard lk(mu_);
+  stats_.fsyncs += 1;
+}
+
+void ShardLog::FailLocked(const Status& status) {
+  if (!failed_.ok()) return;
+  Code code = status.code() == Code::kNoSpace ? Code::kNoSpace : Code::kFailed;
+  failed_ = Status(code, fmt::format(
+                             "{}: a write or fdatasync failed ({}); the on-disk tail is unknown, "
+                             "so the log refuses appends until it is closed and reopened, which "
+                             "verifies and truncates the tail", dir_, status.ToString()));
+}
+
+void ShardLog::FinishFlush(const Status& status, bool synced) {
+  Group& g = *flushing_;
+  if (!status.ok() || write_failed_) {
+    write_failed_ = true;
+    std::vector<Waiter> later;
+    Status st;
+    {
+      std::lock_guard lk(mu_);
+      FailLocked(status.ok() ? Status(Code::kIOError, "earlier write failed") : status);
+      st = failed_;
+      // Appends staged after the failed group would leave a gap: they fail too.
+      later.swap(filling_->frames);
+      pending_records_ -= g.records + filling_->records;
+      filling_->Clear();
+      flushing_busy_ = false;
+    }
+    space_cv_.notify_all();
+    CompleteAll(g.frames, st);
+    g.Clear();
+    CompleteAll(later, st);
+    idle_cv_.notify_all();
+    return;
+  }
+  // Index entries first (entries past the published end are harmless to readers).
+  Segment& seg = *active_;
+  for (const Waiter& w : g.frames) {
+    if (seg.index_count() == 0 || seg.bytes_since_index >= options_.index_interval_bytes) {
+      if (seg.AddIndexEntry(format::IndexEntry{
+              static_cast<uint32_t>(w.first_offset - seg.base_offset()),
+              static_cast<uint32_t>(flush_pos_ + w.pos), w.first_ts}))
+        seg.bytes_since_index = 0;
+    }
+    seg.bytes_since_index += w.len;
+  }
+  const Waiter& last = g.frames.back();
+  const uint64_t next = last.first_offset + last.count;
+  seg.Publish(seg.write_pos, next, last.last_ts);
+  visible_last_ts_.store(last.last_ts, std::memory_order_release);
+  visible_next_.store(next, std::memory_order_release);
+  if (synced) {
+    unsynced_segments_.clear();
+    last_sync_ms_ = MonotonicMs();
+    durable_next_.store(next, std::memory_order_release);
+  }
+  for (const Waiter& w : g.frames) {
+    AppendResult r;
+    r.first_offset = w.first_offset;
+    r.count = w.count;
+    r.first_ts = w.first_ts;
+    r.last_ts = w.last_ts;
+    w.done->OnAppended(r);
+  }
+  {
+    std::lock_guard lk(mu_);
+    pending_records_ -= g.records;
+    if (synced) stats_.fsyncs += 1;
+    g.Clear();
+    flushing_busy_ = false;
+  }
+  idle_cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------
+// Segments
+
+void ShardLog::RequestSpare() {
+  {
+    std::lock_guard lk(spare_->mu);
+    if (spare_->pending || spare_->seg) return;
+    spare_->pending = true;
+  }
+  SegmentSpec spec{dir_, next_ordinal_++, options_.segment_bytes,
+                   options_.write_mode == WriteMode::kDirect, options_.index_interval_bytes};
+  auto slot = spare_;
+  auto fs = fs_;
+  writer_->Schedule([slot, fs, spec] {
+    Result<SegmentPtr> r = CreateSegmentFile(*fs, spec);
+    std::lock_guard lk(slot->mu);
+    slot->pending = false;
+    if (r.ok()) slot->seg = std::move(r).value();
+    else slot->error = r.status();
+    slot->cv.notify_all();
+  });
+}
+
+Result<SegmentPtr> ShardLog::TakeSpareOrCreate(uint64_t min_capacity) {
+  SegmentPtr seg;
+  {
+    std::unique_lock lk(spare_->mu);
+    if (spare_->pending) {
+      std::lock_guard slk(mu_);
+      ++stats_.inline_creates;  // the roll waits for the background creation
+    }
+    spare_->cv.wait(lk, [&] { return !spare_->pending; });
+    seg = std::move(spare_->seg);
+    spare_->seg.reset();
+    spare_->error = Status();
+  }
+  if (seg && seg->capacity() >= min_capacity) return seg;
+  if (seg) {
+    // Too small for a giant frame: replace it (keeps ordinals in log order).
+    seg->write_fd().Reset();
+    fs_->Unlink(seg->path()).IgnoreError();
+  }
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.inline_creates;
+  }
+  SegmentSpec spec{dir_, next_ordinal_++, std::max<uint64_t>(options_.segment_bytes, AlignUp(min_capacity, io::kDirectAlign)),
+                   options_.write_mode == WriteMode::kDirect, options_.index_interval_bytes};
+  return CreateSegmentFile(*fs_, spec);
+}
+
+SegmentPtr ShardLog::FindSegment(uint64_t offset) const {
+  std::lock_guard lk(seg_mu_);
+  // Last segment whose base is <= offset and which holds it.
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](uint64_t v, const SegmentPtr& s) { return v < s->base_offset(); });
+  while (it != segments_.begin()) {
+    --it;
+    if (offset < (*it)->committed_next()) return *it;
+    if ((*it)->base_offset() <= offset && !(*it)->empty()) break;
+  }
+  return nullptr;
+}
+
+std::vector<SegmentPtr> ShardLog::SnapshotSegments() const {
+  std::lock_guard lk(seg_mu_);
+  return segments_;
+}
+
+// ---------------------------------------------------------------------------------------
+// Read path
+
+Status ShardLog::Read(uint64_t from, size_t max_records, size_t max_bytes, ReadBatch* out) const {
+  out->Clear();
+  out->next_offset = from;
+  const uint64_t start = start_offset();
+  const uint64_t end = end_offset();
+  if (from < start)
+    return Status::Make(Code::kOutOfRange,
+                        "offset {} is below the log's start offset {} (trimmed by retention)",
+                        from, start);
+  if (from > end)
+    return Status::Make(Code::kOutOfRange, "offset {} is past the log's end offset {}", from, end);
+  uint64_t off = from;
+  while (off < end && out->records.size() < max_records &&
+         (out->bytes < max_bytes || out->records.empty())) {
+    SegmentPtr seg = FindSegment(off);
+    if (!seg) return Status::Make(Code::kInternal, "{}: no segment holds offset {}", dir_, off);
+    SHOAL_ASSIGN_OR_RETURN(const uint8_t* data, seg->MappedData(*fs_));
+    if (out->pins.empty() || out->pins.back() != seg) out->pins.push_back(seg);
+    uint64_t pos = seg->SeekOffset(off);
+    const uint64_t seg_end = seg->committed_end();
+    const uint64_t seg_next = std::min(seg->committed_next(), end);
+    bool stop = false;
+    while (pos < seg_end && off < seg_next && !stop) {
+      format::FrameInfo fi;
+      // Frames wholly before `off` are skipped on their header alone.
+      format::FrameCheck c = format::CheckFrame(data + pos, seg_end - pos, false, &fi);
+      if (c == format::FrameCheck::kOk && fi.next_offset() > off && options_.verify_crc_on_read)
+        c = format::CheckFrame(data + pos, seg_end - pos, true, &fi);
+      if (c != format::FrameCheck::kOk)
+        return Status::Make(Code::kCorruption,
+                            "{}: {} at byte {} while reading offset {}; the segment is damaged",
+                            seg->path(), format::FrameCheckName(c), pos, off);
+      if (fi.next_offset() > off) {
+        format::RecordCursor cur = format::Records(data + pos, fi);
+        format::RawRecord r;
+        while (format::NextRecord(cur, &r)) {
+          if (r.offset < off) continue;
+          if (out->records.size() >= max_records ||
+              (!out->records.empty() && out->bytes + r.key.size() + r.data.size() > max_bytes) ||
+              r.offset >= seg_next) {
+            stop = true;
+            break;
+          }
+          out->records.push_back(RecordView{r.offset, r.ts_ms, r.key, r.data});
+          out->bytes += r.key.size() + r.data.size();
+          off = r.offset + 1;
+        }
+      }
+      pos += fi.len;
+    }
+    if (stop) break;
+    if (off < end && pos >= seg_end && off >= seg->committed_next()) continue;  // next segment
+    if (off < seg_next) break;  // defensive: no progress possible
+  }
+  out->next_offset = off;
+  return Status::Ok();
+}
+
+Result<uint64_t> ShardLog::OffsetForTimestamp(int64_t ts_ms) const {
+  const uint64_t start = start_offset();
+  const uint64_t end = end_offset();
+  for (const SegmentPtr& seg : SnapshotSegments()) {
+    if (seg->empty() || seg->committed_next() <= start) continue;
+    if (seg->last_ts() < ts_ms) continue;
+    SHOAL_ASSIGN_OR_RETURN(const uint8_t* data, seg->MappedData(*fs_));
+    uint64_t pos = seg->SeekTimestamp(ts_ms);
+    const uint64_t seg_end = seg->committed_end();
+    while (pos < seg_end) {
+      format::FrameInfo fi;
+      format::FrameCheck c = format::CheckFrame(data + pos, seg_end - pos, true, &fi);
+      if (c != format::FrameCheck::kOk)
+        return Status::Make(Code::kCorruption, "{}: {} at byte {} during a timestamp lookup",
+                            seg->path(), format::FrameCheckName(c), pos);
+      format::RecordCursor cur = format::Records(data + pos, fi);
+      format::RawRecord r;
+      while (format::NextRecord(cur, &r))
+        if (r.ts_ms >= ts_ms && r.offset >= start) return std::min(r.offset, end);
+      pos += fi.len;
+    }
+  }
+  return end;
+}
+
+Result<int64_t> ShardLog::TimestampOf(uint64_t offset) const {
+  ReadBatch b;
+  SHOAL_RETURN_IF_ERROR(Read(offset, 1, 0, &b));
+  if (b.records.empty())
+    return Status::Make(Code::kOutOfRange, "offset {} is not readable (end is {})", offset, end_offset());
+  return b.records[0].ts_ms;
+}
+
+// ---------------------------------------------------------------------------------------
+// Trim, seal, close
+
+Status ShardLog::PersistMeta() {
+  return io::WriteFileAtomic(*fs_, dir_ + "/log.meta", format::EncodeMeta(meta_));
+}
+
+Status ShardLog::TrimOlderThan(int64_t ts_ms) {
+  SHOAL_ASSIGN_OR_RETURN(uint64_t off, OffsetForTimestamp(ts_ms));
+  return TrimBefore(off);
+}
+
+Status ShardLog::TrimBefore(uint64_t offset) {
+  std::lock_guard mlk(meta_mu_);
+  offset = std::min(offset, end_offset());
+  if (offset > meta_.start_offset) {
+    format::LogMeta m = meta_;
+    m.start_offset = offset;
+    // Persist first: once a record is trimmed it must never come back, even if the
+    // files below survive a crash.
+    SHOAL_RETURN_IF_ERROR(io::WriteFileAtomic(*fs_, dir_ + "/log.meta", format::EncodeMeta(m)));
+    meta_ = m;
+    start_offset_.store(offset, std::memory_order_release);
+  }
+  std::vector<SegmentPtr> dropped;
+  {
+    std::lock_guard lk(seg_mu_);
+    size_t n = 0;
+    // Never the last (active) segment.
+    while (n + 1 < segments_.size() && segments_[n]->committed_next() <= meta_.start_offset) ++n;
+    dropped.assign(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(n));
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(n));
+  }
+  if (dropped.empty()) return Status::Ok();
+  {
+    std::lock_guard lk(mu_);
+    stats_.trimmed_segments += dropped.size();
+  }
+  auto fs = fs_;
+  writer_->Schedule([fs, dropped = std::move(dropped)] {
+    for (const SegmentPtr& s : dropped) {
+      fs->Unlink(IndexPathFor(*s)).IgnoreError();
+      fs->Unlink(s->path()).IgnoreError();
+    }
+  });
+  return Status::Ok();
+}
+
+Status ShardLog::Flush() {
+  std::unique_lock lk(mu_);
+  idle_cv_.wait(lk, [&] { return pending_records_ == 0; });
+  return failed_;
+}
+
+bool ShardLog::sealed() const {
+  std::lock_guard lk(mu_);
+  return sealed_;
+}
+
+Result<uint64_t> ShardLog::Seal() {
+  {
+    std::lock_guard lk(mu_);
+    if (sealed_) return end_offset();
+    if (closed_) return Status(Code::kClosed, "the shard log is closed");
+    sealed_ = true;  // refuse new appends from here on
+  }
+  space_cv_.notify_all();
+  Status flushed = Flush();
+  if (write_registered_) {
+    writer_->Unregister(this);
+    write_registered_ = false;
+  }
+  SHOAL_RETURN_IF_ERROR(flushed);
+  // This thread now owns the writer-side state.
+  for (const SegmentPtr& s : unsynced_segments_) SHOAL_RETURN_IF_ERROR(fs_->Fdatasync(s->write_fd().get()));
+  unsynced_segments_.clear();
+  writer_->DrainBackground();  // earlier rolled segments are sealed first
+  SHOAL_RETURN_IF_ERROR(SealSegmentFiles(*fs_, *active_));
+  {
+    std::lock_guard mlk(meta_mu_);
+    format::LogMeta m = meta_;
+    m.sealed = true;
+    m.sealed_next_offset = end_offset();
+    SHOAL_RETURN_IF_ERROR(io::WriteFileAtomic(*fs_, dir_ + "/log.meta", format::EncodeMeta(m)));
+    meta_ = m;
+  }
+  durable_next_.store(end_offset(), std::memory_order_release);
+  ReleaseSpare();
+  return end_offset();
+}
+
+void ShardLog::ReleaseSpare() {
+  writer_->DrainBackground();
+  std::lock_guard lk(spare_->mu);
+  if (spare_->seg) {
+    spare_->seg->write_fd().Reset();
+    fs_->Unlink(spare_->seg->path()).IgnoreError();
+    spare_->seg.reset();
+  }
+}
+
+Status ShardLog::Close() {
+  {
+    std::lock_guard lk(mu_);
+    if (closed_) return Status::Ok();
+    closed_ = true;
+  }
+  space_cv_.notify_all();
+  Status flushed = Flush();
+  if (write_registered_) {
+    writer_->Unregister(this);
+    write_registered_ = false;
+  }
+  writer_->DrainBackground();
+  if (!flushed.ok()) return flushed;
+  if (sealed()) return Status::Ok();
+  for (const SegmentPtr& s : unsynced_segments_) SHOAL_RETURN_IF_ERROR(fs_->Fdatasync(s->write_fd().get()));
+  unsynced_segments_.clear();
+  durable_next_.store(end_offset(), std::memory_order_release);
+  SHOAL_RETURN_IF_ERROR(WriteClean());
+  // The spare stays on disk: the next open reuses it as the next segment.
+  return Status::Ok();
+}
+
+LogStats ShardLog::stats() const {
+  LogStats s;
+  {
+    std::lock_guard lk(mu_);
+    s = stats_;
+  }
+  std::lock_guard lk(seg_mu_);
+  s.segments = segments_.size();
+  return s;
+}
+
+}  // namespace shoal

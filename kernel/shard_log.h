@@ -1,0 +1,244 @@
+// ShardLog: one shard's append-only log of records, stored as segment files.
+//
+// Every record gets the next 64-bit offset of the log (dense, from 0) and an arrival
+// timestamp in ms that never decreases within the log (a timestamp below the previous
+// one is raised to it). Appends are staged in memory and written by a LogWriter, which
+// flushes many logs in one io_uring submission and covers them with one round of
+// fdatasync (group commit). Reads return views into read-only mappings: no copy.
+//
+// Threads: every method is thread-safe. Completions run on the LogWriter's thread and
+// must not block (call no ShardLog method that waits: AppendSync, Seal, Close).
+//
+// Durability: an AppendCompletion fires only when the records are as durable as
+// LogOptions::durability promises; readers never see a record before it is acknowledged
+// (in kAlways mode: before its fdatasync completed), and never a torn one.
+//
+// Failures: a failed write or fdatasync leaves the on-disk tail unknown (fsyncgate), so
+// the log becomes failed: every later append gets Code::kFailed (or the original
+// kNoSpace / kIOError) until the log is closed and reopened, which verifies the tail
+// and truncates what was not written whole. Reads keep working.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/status.h"
+#include "kernel/aligned_buffer.h"
+#include "kernel/log_options.h"
+#include "kernel/segment.h"
+
+namespace shoal {
+
+class LogWriter;
+struct ShardLogTestAccess;
+
+// One record to append. The views need only live until Append() returns (it copies).
+struct RecordIn {
+  std::string_view key;   // partition key, 1..256 bytes
+  std::string_view data;  // 0..LogOptions::max_record_bytes
+  int64_t ts_ms = 0;      // arrival time; raised to the log's last timestamp if lower
+};
+
+struct AppendResult {
+  Status status;
+  uint64_t first_offset = 0;  // offset of the first record of the call
+  uint32_t count = 0;         // records appended (all of the call, or none)
+  int64_t first_ts = 0;       // timestamps as stored (after raising)
+  int64_t last_ts = 0;
+};
+
+// Caller-owned completion: must stay alive until OnAppended() is called (exactly once).
+class AppendCompletion {
+ public:
+  virtual void OnAppended(const AppendResult& result) = 0;
+
+ protected:
+  ~AppendCompletion() = default;
+};
+
+// One record as read: views into the segment mapping, valid while the ReadBatch that
+// returned them (which pins the segments) is alive and not cleared.
+struct RecordView {
+  uint64_t offset;
+  int64_t ts_ms;
+  std::string_view key;
+  std::string_view data;
+};
+
+struct ReadBatch {
+  std::vector<RecordView> records;
+  std::vector<std::shared_ptr<Segment>> pins;  // keep the mappings the views point into
+  uint64_t next_offset = 0;                     // where the next read should start
+  size_t bytes = 0;                             // key + data bytes in `records`
+  void Clear() {
+    records.clear();
+    pins.clear();
+    bytes = 0;
+  }
+};
+
+struct LogStats {
+  uint64_t appends = 0;        // Append calls accepted
+  uint64_t records = 0;        // records accepted
+  uint64_t flushes = 0;        // groups written
+  uint64_t bytes_written = 0;  // frame bytes written (incl. padding)
+  uint64_t fsyncs = 0;         // fdatasyncs of this log's files
+  uint64_t rolls = 0;          // segments rolled
+  uint64_t inline_creates = 0; // rolls that had to create the next segment on the writer
+  uint64_t segments = 0;       // live segments
+  uint64_t trimmed_segments = 0;
+  uint64_t recovered_truncated_bytes = 0;  // torn tail dropped at the last open
+  bool recovered_clean = false;            // last open found a CLEAN marker
+};
+
+class ShardLog {
+ public:
+  // Opens (creating if absent) the log in `dir`, recovering it: after a clean Close()
+  // no record data is read; after a crash only segments without a sealed index (the
+  // active one) are scanned, and a torn tail is truncated. Corruption in a sealed segment
+  // is returned as Code::kCorruption naming the file and position.
+  // `writer` may be shared by many logs (that is what makes group commit cross shards).
+  static Result<std::unique_ptr<ShardLog>> Open(std::string dir, LogOptions options,
+                                                std::shared_ptr<LogWriter> writer);
+  // Abandons the log without marking it clean (like a crash, minus losing the page
+  // cache): staged appends complete with kClosed. Call Close() for a clean shutdown.
+  ~ShardLog();
+  ShardLog(const ShardLog&) = delete;
+  ShardLog& operator=(const ShardLog&) = delete;
+
+  // Appends `records` as one batch (all-or-nothing) and calls `done` when they are
+  // acknowledged, or failed. Never blocks on I/O; blocks only when the staging buffer is
+  // full (back-pressure). Invalid input completes at once with kInvalidArgument.
+  void Append(std::span<const RecordIn> records, AppendCompletion* done);
+  // Convenience: std::function callback (may allocate once per call).
+  void Append(std::span<const RecordIn> records, std::function<void(const AppendResult&)> done);
+  // Blocking wrapper.
+  AppendResult AppendSync(std::span<const RecordIn> records);
+
+  // Reads records from `from` (>= start_offset()) onwards: at most `max_records`, and
+  // at most `max_bytes` of key+data, except that one record is always returned if any is
+  // readable. Clears `out` first. kOutOfRange if `from` is below start_offset() or past
+  // end_offset(); reading at end_offset() returns no records. kCorruption if a frame
+  // fails its CRC.
+  Status Read(uint64_t from, size_t max_records, size_t max_bytes, ReadBatch* out) const;
+
+  // The offset of the first readable record with ts >= ts_ms, or end_offset() if none.
+  Result<uint64_t> OffsetForTimestamp(int64_t ts_ms) const;
+  // Timestamp of a readable record.
+  Result<int64_t> TimestampOf(uint64_t offset) const;
+
+  // Offsets [start_offset(), end_offset()) are readable.
+  uint64_t start_offset() const { return start_offset_.load(std::memory_order_acquire); }
+  uint64_t end_offset() const { return visible_next_.load(std::memory_order_acquire); }
+  // Timestamp of the last readable record (0 if none ever).
+  int64_t last_timestamp() const { return visible_last_ts_.load(std::memory_order_acquire); }
+  // Offsets below this survive power loss (== end_offset() in kAlways mode).
+  uint64_t durable_offset() const { return durable_next_.load(std::memory_order_acquire); }
+
+  // Moves the logical start to `offset` (clamped to end_offset(); never backwards),
+  // persists it, then drops every whole segment below it (one swap of the segment list;
+  // the files are unlinked on the writer's background thread). Readers holding views of
+  // a dropped segment keep them valid.
+  Status TrimBefore(uint64_t offset);
+  // TrimBefore(OffsetForTimestamp(ts_ms)): retention.
+  Status TrimOlderThan(int64_t ts_ms);
+
+  // Closes the log for appends for good (persisted): flushes and syncs what was staged,
+  // seals the active segment; the log stays readable. Returns end_offset().
+  Result<uint64_t> Seal();
+  bool sealed() const;
+
+  // Flushes, syncs, writes the CLEAN marker, and stops. Reads still work afterwards;
+  // appends get kClosed.
+  Status Close();
+
+  // Waits until everything appended before the call is acknowledged or failed.
+  Status Flush();
+
+  LogStats stats() const;
+  const std::string& dir() const { return dir_; }
+  const LogOptions& options() const { return options_; }
+
+ private:
+  friend class LogWriter;
+  friend struct ShardLogTestAccess;
+  struct Waiter;
+  struct Group;
+  class SpareSlot;
+
+  ShardLog(std::string dir, LogOptions options, std::shared_ptr<LogWriter> writer,
+           std::shared_ptr<io::FileSystem> fs);
+  Status Recover();
+  Status RecoverSegments(const std::vector<uint64_t>& ordinals);
+  Status PersistMeta();
+  Status WriteClean();
+  void RequestSpare();
+  Result<SegmentPtr> TakeSpareOrCreate(uint64_t min_capacity);
+  void ReleaseSpare();
+  SegmentPtr FindSegment(uint64_t offset) const;
+  std::vector<SegmentPtr> SnapshotSegments() const;
+  void CompleteAll(std::vector<Waiter>& waiters, const Status& status);
+  void FailLocked(const Status& status);
+
+  // --- called by the LogWriter thread ---
+  bool TakeGroup();                         // swaps staged data into the flushing group
+  Status PrepareFlush(io::WriteOp* op);     // pads, rolls if needed, fills the write
+  void FinishWrite(const Status& st);       // after the write round
+  bool WantsSync(int64_t now_ms) const;     // this round should fdatasync this log
+  const std::vector<int>& SyncFds();       // files this log's fdatasync must cover
+  void FinishFlush(const Status& sync_status, bool synced);  // publish + acknowledge
+  void SyncOnly(const Status& st);          // an interval fdatasync with nothing staged
+  int64_t NextSyncDueMs() const;            // interval mode: when the next sync is due
+
+  const std::string dir_;
+  const LogOptions options_;
+  const std::shared_ptr<LogWriter> writer_;
+  const std::shared_ptr<io::FileSystem> fs_;
+
+  // Append side, guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable space_cv_;   // producers waiting for staging room
+  std::condition_variable idle_cv_;    // Flush()/Seal()/Close() waiting for the writer
+  std::unique_ptr<Group> filling_;     // being filled by producers
+  uint64_t next_offset_ = 0;           // next offset to assign
+  int64_t last_ts_ = 0;                // last assigned timestamp
+  bool queued_ = false;                // on the writer's dirty list
+  bool flushing_busy_ = false;         // the writer holds flushing_
+  Status failed_;                      // sticky write/fsync error
+  bool sealed_ = false;
+  bool closed_ = false;
+  uint64_t pending_records_ = 0;       // accepted, not yet acknowledged/failed
+  LogStats stats_;
+
+  // Writer thread only.
+  std::unique_ptr<Group> flushing_;
+  SegmentPtr active_;
+  std::vector<SegmentPtr> unsynced_segments_;  // written since their last fdatasync
+  std::vector<int> sync_fds_;
+  uint64_t flush_pos_ = 0;             // file position of the group being flushed
+  bool force_roll_ = false;            // roll before the next flush (O_DIRECT alignment)
+  bool write_registered_ = false;      // registered with writer_
+  int64_t last_sync_ms_ = 0;
+  bool write_failed_ = false;
+  std::shared_ptr<SpareSlot> spare_;
+  uint64_t next_ordinal_ = 1;
+
+  // Read side.
+  mutable std::mutex seg_mu_;
+  std::vector<SegmentPtr> segments_;  // ascending; the last is the active one
+  std::atomic<uint64_t> start_offset_{0};
+  std::atomic<uint64_t> visible_next_{0};
+  std::atomic<int64_t> visible_last_ts_{0};
+  std::atomic<uint64_t> durable_next_{0};
+  std::mutex meta_mu_;  // serializes log.meta writes (trim vs seal)
+  format::LogMeta meta_;
+};
+
+}  // namespace shoal

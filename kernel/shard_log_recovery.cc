@@ -1,0 +1,221 @@
+// ShardLog::Open's recovery: reconcile the directory, trust sealed indexes and the
+// CLEAN marker, scan only what has neither, truncate a torn tail.
+#include <algorithm>
+
+#include "kernel/log_writer.h"
+#include "kernel/segment_files.h"
+#include "kernel/shard_log.h"
+#include "kernel/shard_log_internal.h"
+
+namespace shoal {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+Status ShardLog::Recover() {
+  SHOAL_RETURN_IF_ERROR(fs_->MakeDir(dir_));
+  SHOAL_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(dir_));
+  std::vector<uint64_t> ordinals;
+  bool have_meta = false;
+  for (const std::string& n : names) {
+    uint64_t ord;
+    if (EndsWith(n, ".tmp")) {
+      // An interrupted atomic write or segment creation: never referenced.
+      SHOAL_RETURN_IF_ERROR(fs_->Unlink(dir_ + "/" + n));
+    } else if (format::ParseSegmentFileName(n, &ord)) {
+      ordinals.push_back(ord);
+    } else if (n == "log.meta") {
+      have_meta = true;
+    }
+  }
+  std::sort(ordinals.begin(), ordinals.end());
+  if (have_meta) {
+    SHOAL_ASSIGN_OR_RETURN(std::string bytes, io::ReadWholeFile(*fs_, dir_ + "/log.meta"));
+    SHOAL_ASSIGN_OR_RETURN(meta_, format::DecodeMeta(bytes, dir_ + "/log.meta"));
+  } else {
+    meta_ = format::LogMeta{};
+    SHOAL_RETURN_IF_ERROR(PersistMeta());
+  }
+  sealed_ = meta_.sealed;
+  start_offset_.store(meta_.start_offset, std::memory_order_release);
+
+  if (ordinals.empty()) {
+    if (!sealed_) {
+      SegmentSpec spec{dir_, 1, options_.segment_bytes,
+                       options_.write_mode == WriteMode::kDirect, options_.index_interval_bytes};
+      SHOAL_ASSIGN_OR_RETURN(SegmentPtr seg, CreateSegmentFile(*fs_, spec));
+      seg->Activate(meta_.start_offset, 0);
+      segments_.push_back(seg);
+      active_ = seg;
+      next_ordinal_ = 2;
+    }
+    next_offset_ = meta_.start_offset;
+  } else {
+    SHOAL_RETURN_IF_ERROR(RecoverSegments(ordinals));
+  }
+  visible_next_.store(next_offset_, std::memory_order_release);
+  durable_next_.store(next_offset_, std::memory_order_release);
+  visible_last_ts_.store(last_ts_, std::memory_order_release);
+  // The CLEAN marker describes the state before this open; once appends may change the
+  // active segment it would lie, so it goes before the first write.
+  const std::string clean = dir_ + "/CLEAN";
+  if (fs_->Exists(clean)) {
+    SHOAL_RETURN_IF_ERROR(fs_->Unlink(clean));
+    SHOAL_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  }
+  return Status::Ok();
+}
+
+Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
+  const bool direct = options_.write_mode == WriteMode::kDirect;
+  const uint32_t interval = options_.index_interval_bytes;
+  // The CLEAN marker, if any and intact, describes the active segment.
+  format::SegmentSummary clean;
+  std::string clean_entries;
+  bool have_clean = false;
+  if (fs_->Exists(dir_ + "/CLEAN")) {
+    auto bytes = io::ReadWholeFile(*fs_, dir_ + "/CLEAN");
+    have_clean = bytes.ok() && format::DecodeIndex(*bytes, "CLEAN", &clean, &clean_entries).ok();
+  }
+  std::vector<SegmentPtr> segs;
+  std::vector<SegmentPtr> to_seal;  // complete segments that lack their .idx
+  std::vector<uint64_t> dropped;    // ordinals that follow a torn tail
+  uint64_t expected = UINT64_MAX;
+  for (size_t i = 0; i < ordinals.size(); ++i) {
+    const uint64_t ord = ordinals[i];
+    SegmentSpec spec{dir_, ord, 0, direct, interval};
+    SHOAL_ASSIGN_OR_RETURN(SegmentPtr seg, OpenSegmentFile(*fs_, spec));
+    const std::string idx_path = IndexPathFor(*seg);
+    bool restored = false;
+    bool bad_index = false;
+    if (fs_->Exists(idx_path)) {
+      SHOAL_ASSIGN_OR_RETURN(std::string bytes, io::ReadWholeFile(*fs_, idx_path));
+      format::SegmentSummary s;
+      std::string entries;
+      Status st = format::DecodeIndex(bytes, idx_path, &s, &entries);
+      if (st.ok() && s.ordinal == static_cast<uint32_t>(ord) && s.end_pos <= seg->capacity()) {
+        if (expected != UINT64_MAX && s.base_offset != expected && s.next_offset != s.base_offset)
+          return Status::Make(Code::kCorruption,
+                              "{}: sealed segment starts at offset {} but the previous one ends "
+                              "at {}; records are missing", seg->path(), s.base_offset, expected);
+        seg->Restore(s, reinterpret_cast<const format::IndexEntry*>(entries.data()),
+                     entries.size() / format::kIndexEntrySize);
+        seg->sealed.store(true);
+        restored = true;
+      } else {
+        bad_index = true;  // derived data: rebuild it from the segment below
+      }
+    } else if (have_clean && clean.ordinal == static_cast<uint32_t>(ord)) {
+      seg->Restore(clean, reinterpret_cast<const format::IndexEntry*>(clean_entries.data()),
+                   clean_entries.size() / format::kIndexEntrySize);
+      seg->bytes_since_index = interval;
+      stats_.recovered_clean = true;
+      restored = true;
+    }
+    if (!restored) {
+      SHOAL_ASSIGN_OR_RETURN(ScanResult scan, ScanSegmentFile(*fs_, *seg, expected, interval));
+      if (scan.torn && bad_index)
+        return Status::Make(Code::kCorruption,
+                            "{}: sealed segment is damaged at byte {} ({}) and its index is "
+                            "unreadable; restore the file or trim the log past it",
+                            seg->path(), scan.bad_pos, scan.reason);
+      if (bad_index) to_seal.push_back(seg);  // rewrite the index
+      if (scan.torn) {
+        // A torn tail: the crash hit an unsynced write. Whatever follows it was written
+        // later and cannot be trusted in order, so it goes too.
+        stats_.recovered_truncated_bytes += seg->capacity() - scan.bad_pos;
+        for (size_t j = i + 1; j < ordinals.size(); ++j) dropped.push_back(ordinals[j]);
+        segs.push_back(seg);
+        break;
+      }
+      if (i + 1 < ordinals.size() && !seg->empty() && !bad_index) to_seal.push_back(seg);
+    }
+    expected = seg->committed_next();
+    segs.push_back(seg);
+  }
+  for (uint64_t ord : dropped) {
+    SHOAL_RETURN_IF_ERROR(fs_->Unlink(SegmentPath(dir_, ord)));
+    std::string idx = dir_ + "/" + format::IndexFileName(ord);
+    if (fs_->Exists(idx)) SHOAL_RETURN_IF_ERROR(fs_->Unlink(idx));
+  }
+  next_ordinal_ = ordinals.back() + 1;
+
+  // Trailing empty segments: keep the first as the spare, delete the rest, so a reopen
+  // does not leave one more segment behind every time (Redpanda #4057).
+  size_t last_full = segs.size();
+  for (size_t i = segs.size(); i-- > 0;)
+    if (!segs[i]->empty()) {
+      last_full = i;
+      break;
+    }
+  if (!sealed_ && last_full < segs.size() && !segs[last_full]->sealed.load() &&
+      last_full + 1 < segs.size()) {
+    SegmentPtr spare = segs[last_full + 1];
+    for (size_t i = last_full + 2; i < segs.size(); ++i)
+      SHOAL_RETURN_IF_ERROR(fs_->Unlink(segs[i]->path()));
+    segs.resize(last_full + 1);
+    std::erase(to_seal, segs.back());
+    SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, fs_->Open(spare->path(), {.write = true, .direct = direct}));
+    spare->set_write_fd(std::move(wfd));
+    std::lock_guard lk(spare_->mu);
+    spare_->seg = spare;
+  }
+
+  // Apply the persisted logical start: segments wholly below it are gone for good.
+  SegmentPtr last = segs.back();
+  if (last->committed_next() < meta_.start_offset) {
+    // The tail was lost (a crash in a non-durable mode) below a trim point: resume there.
+    meta_.start_offset = last->committed_next();
+    SHOAL_RETURN_IF_ERROR(PersistMeta());
+    start_offset_.store(meta_.start_offset, std::memory_order_release);
+  }
+  size_t drop = 0;
+  while (drop + 1 < segs.size() && segs[drop]->committed_next() <= meta_.start_offset) ++drop;
+  for (size_t i = 0; i < drop; ++i) {
+    std::erase(to_seal, segs[i]);
+    SHOAL_RETURN_IF_ERROR(fs_->Unlink(segs[i]->path()));
+    if (fs_->Exists(IndexPathFor(*segs[i]))) SHOAL_RETURN_IF_ERROR(fs_->Unlink(IndexPathFor(*segs[i])));
+  }
+  segs.erase(segs.begin(), segs.begin() + static_cast<ptrdiff_t>(drop));
+
+  next_offset_ = last->committed_next();
+  for (const SegmentPtr& s : segs)
+    if (!s->empty()) last_ts_ = std::max(last_ts_, s->last_ts());
+  segments_ = segs;
+  active_ = last;
+
+  if (!sealed_) {
+    if (active_->sealed.load()) {
+      // Seal() was interrupted after sealing the active segment: write into a new one.
+      force_roll_ = true;
+    } else {
+      SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, fs_->Open(active_->path(), {.write = true, .direct = direct}));
+      if (!stats_.recovered_clean && active_->committed_end() < active_->capacity()) {
+        // Zero everything past the last good frame, so no stale bytes from the torn
+        // write can ever line up behind frames written from here on.
+        SHOAL_RETURN_IF_ERROR(fs_->Truncate(wfd.get(), active_->committed_end()));
+        SHOAL_RETURN_IF_ERROR(fs_->Fallocate(wfd.get(), 0, active_->capacity()));
+        SHOAL_RETURN_IF_ERROR(fs_->Fdatasync(wfd.get()));
+      }
+      active_->set_write_fd(std::move(wfd));
+      if (direct && active_->committed_end() % io::kDirectAlign != 0) force_roll_ = true;
+      if (active_->empty() && active_->base_offset() != next_offset_)
+        active_->Activate(next_offset_, last_ts_);
+    }
+  }
+  for (const SegmentPtr& s : to_seal) {
+    auto fs = fs_;
+    writer_->Schedule([fs, s] { SealSegmentFiles(*fs, *s).IgnoreError(); });
+  }
+  return Status::Ok();
+}
+
+Status ShardLog::WriteClean() {
+  return io::WriteFileAtomic(*fs_, dir_ + "/CLEAN", active_->EncodeIndexFile());
+}
+
+}  // namespace shoal
