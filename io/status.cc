@@ -31,7 +31,6 @@ Status Status::FromErrno(int err, std::string_view context) {
   if (err == ENOSPC || err == EDQUOT) code = Code::kNoSpace;
   else if (err == ENOENT) code = Code::kNotFound;
   else if (err == EEXIST) code = Code::kAlreadyExists;
-  else if (err == EWOULDBLOCK) code = Code::kBusy;
   std::string msg = fmt::format("{}: {} (errno {})", context, std::strerror(err), err);
   if (code == Code::kNoSpace) msg += "; free space on the file system and retry";
   return Status(code, std::move(msg));

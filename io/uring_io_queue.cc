@@ -1,6 +1,8 @@
 #include "io/uring_io_queue.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "io/ring.h"
@@ -39,7 +41,7 @@ class UringIoQueue final : public IoQueue {
         ++inflight;
       }
       ++stats_.submits;
-      SHOAL_ASSIGN_OR_RETURN(io_uring_cqe * cqe, ring_->WaitCqe());
+      io_uring_cqe* cqe = WaitOrDie();
       do {
         size_t idx = io_uring_cqe_get_data64(cqe);
         int res = cqe->res;
@@ -85,7 +87,7 @@ class UringIoQueue final : public IoQueue {
         ++inflight;
       }
       ++stats_.submits;
-      SHOAL_ASSIGN_OR_RETURN(io_uring_cqe * cqe, ring_->WaitCqe());
+      io_uring_cqe* cqe = WaitOrDie();
       do {
         size_t idx = io_uring_cqe_get_data64(cqe);
         int res = cqe->res;
@@ -113,6 +115,17 @@ class UringIoQueue final : public IoQueue {
   };
 
   bool Peek(io_uring_cqe** cqe) { return ring_->PeekCqe(cqe); }
+
+  // Waiting for a completion can only fail if the ring itself is broken. Returning then
+  // would leave the kernel holding pointers into the caller's buffers, so it is fatal.
+  io_uring_cqe* WaitOrDie() {
+    auto r = ring_->WaitCqe();
+    if (!r.ok()) {
+      fmt::print(stderr, "shoal: io_uring wait failed with operations in flight: {}\n", r.status());
+      std::abort();
+    }
+    return *r;
+  }
 
   std::unique_ptr<Ring> ring_;
   std::vector<Piece> pending_;  // reused across calls: no allocation once warm

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "kernel/shard_log.h"
+#include "kernel/shard_log_internal.h"
 #include "kernel/wall_clock.h"
 
 namespace shoal {
@@ -11,26 +12,31 @@ namespace shoal {
 Result<std::shared_ptr<LogWriter>> LogWriter::Create(WriterOptions options) {
   if (!options.fs) options.fs = io::DefaultFileSystem();
   std::shared_ptr<LogWriter> w(new LogWriter(std::move(options)));
-  // The ring is created on the flusher thread: with IORING_SETUP_SINGLE_ISSUER only the
-  // creating thread may submit.
+  // Each ring is created on the thread that uses it: with IORING_SETUP_SINGLE_ISSUER
+  // only the creating thread may submit.
   std::unique_lock lk(w->mu_);
-  w->round_cv_.wait(lk, [&] { return w->started_; });
+  w->round_cv_.wait(lk, [&] { return w->started_ == 2; });
   if (!w->start_status_.ok()) return w->start_status_;
   return w;
+}
+
+Status LogWriter::StartRing(std::unique_ptr<io::IoQueue>* queue, unsigned depth) {
+  auto q = fs_->NewIoQueue(depth);
+  std::lock_guard lk(mu_);
+  if (q.ok()) *queue = std::move(q).value();
+  else if (start_status_.ok()) start_status_ = q.status();
+  ++started_;
+  round_cv_.notify_all();
+  return q.ok() ? Status::Ok() : q.status();
 }
 
 LogWriter::LogWriter(WriterOptions options) : fs_(std::move(options.fs)) {
   const unsigned depth = options.ring_depth;
   flusher_ = std::thread([this, depth] {
-    auto q = fs_->NewIoQueue(depth);
-    {
-      std::lock_guard lk(mu_);
-      if (q.ok()) queue_ = std::move(q).value();
-      else start_status_ = q.status();
-      started_ = true;
-    }
-    round_cv_.notify_all();
-    if (queue_) RunFlusher();
+    if (StartRing(&write_queue_, depth).ok()) RunFlusher();
+  });
+  syncer_ = std::thread([this, depth] {
+    if (StartRing(&sync_queue_, depth).ok()) RunSyncer();
   });
   background_ = std::thread([this] { RunBackground(); });
 }
@@ -40,8 +46,10 @@ LogWriter::~LogWriter() {
     std::lock_guard lk(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  flush_cv_.notify_all();
+  sync_cv_.notify_all();
   flusher_.join();
+  syncer_.join();
   {
     std::lock_guard lk(bg_mu_);
     bg_stop_ = true;
@@ -62,7 +70,7 @@ void LogWriter::Register(ShardLog* log) {
 
 void LogWriter::Unregister(ShardLog* log) {
   std::unique_lock lk(mu_);
-  round_cv_.wait(lk, [&] { return !in_round_; });
+  round_cv_.wait(lk, [&] { return !flusher_busy_ && !syncer_busy_; });
   std::erase(logs_, log);
   std::erase(dirty_, log);
 }
@@ -74,7 +82,7 @@ void LogWriter::MarkDirty(ShardLog* log) {
     wake = dirty_.empty();
     dirty_.push_back(log);
   }
-  if (wake) cv_.notify_one();
+  if (wake) flush_cv_.notify_one();
 }
 
 void LogWriter::Schedule(std::function<void()> task) {
@@ -101,6 +109,7 @@ void LogWriter::RunBackground() {
     bg_tasks_.pop_front();
     lk.unlock();
     task();
+    task = nullptr;  // drop captured references outside the lock
     lk.lock();
     ++bg_done_;
     bg_idle_cv_.notify_all();
@@ -108,107 +117,127 @@ void LogWriter::RunBackground() {
 }
 
 void LogWriter::RunFlusher() {
+  using Group = ShardLog::Group;
   std::vector<ShardLog*> round;
   std::vector<ShardLog*> writing;
+  std::vector<Group*> groups;
   std::vector<io::WriteOp> writes;
-  std::vector<io::SyncOp> syncs;
-  std::vector<ShardLog*> syncing;     // log of each sync op (for groups just written)
-  std::vector<ShardLog*> sync_only;   // interval logs whose sync came due with nothing staged
   std::unique_lock lk(mu_);
   while (true) {
-    // Sleep until a log has staged data, or an interval log's fdatasync is due.
-    while (dirty_.empty() && !stop_) {
-      int64_t due = INT64_MAX;
-      for (ShardLog* log : logs_) due = std::min(due, log->NextSyncDueMs());
-      if (due == INT64_MAX) {
-        cv_.wait(lk);
-        continue;
-      }
-      int64_t wait_ms = due - MonotonicMs();
-      if (wait_ms <= 0) break;
-      cv_.wait_for(lk, std::chrono::milliseconds(wait_ms));
-    }
+    flush_cv_.wait(lk, [&] { return stop_ || !dirty_.empty(); });
     if (stop_ && dirty_.empty()) return;
     round.swap(dirty_);
     dirty_.clear();
-    int64_t now = MonotonicMs();
-    sync_only.clear();
-    for (ShardLog* log : logs_)
-      if (log->NextSyncDueMs() <= now && std::find(round.begin(), round.end(), log) == round.end())
-        sync_only.push_back(log);
-    in_round_ = true;
+    flusher_busy_ = true;
     lk.unlock();
 
-    // 1. Take every staged group and write them all in one submission.
+    // Take every staged group and write them all in one submission.
     writes.clear();
     writing.clear();
+    groups.clear();
+    std::vector<std::pair<ShardLog*, void*>> failed_early;
     for (ShardLog* log : round) {
-      if (!log->TakeGroup()) continue;
+      Group* g = log->TakeGroup();
+      if (!g) continue;
       io::WriteOp op;
-      Status st = log->PrepareFlush(&op);
+      Status st = log->PrepareFlush(g, &op);
       if (!st.ok()) {
-        log->FinishWrite(st);
-        log->FinishFlush(st, false);
+        log->WriteDone(g, st);
+        failed_early.emplace_back(log, g);
         continue;
       }
       writes.push_back(std::move(op));
       writing.push_back(log);
+      groups.push_back(g);
     }
     uint64_t bytes = 0;
     if (!writes.empty()) {
-      queue_->Write(writes).IgnoreError();  // each op carries its own status
+      write_queue_->Write(writes).IgnoreError();  // each op carries its own status
       for (size_t i = 0; i < writes.size(); ++i) {
-        writing[i]->FinishWrite(writes[i].status);
+        writing[i]->WriteDone(groups[i], writes[i].status);
         bytes += writes[i].len;
       }
     }
 
-    // 2. One fdatasync per file that must be durable now, all in the next submission.
-    syncs.clear();
-    syncing.clear();
-    now = MonotonicMs();
-    auto add_syncs = [&](ShardLog* log) {
-      for (int fd : log->SyncFds()) {
-        syncs.push_back(io::SyncOp{fd, Status()});
-        syncing.push_back(log);
-      }
-    };
-    for (size_t i = 0; i < writing.size(); ++i)
-      if (writes[i].status.ok() && writing[i]->WantsSync(now)) add_syncs(writing[i]);
-    for (ShardLog* log : sync_only) add_syncs(log);
-    if (!syncs.empty()) queue_->Sync(syncs).IgnoreError();
-    auto sync_status = [&](ShardLog* log, bool* synced) {
-      Status st;
-      *synced = false;
-      for (size_t i = 0; i < syncs.size(); ++i)
-        if (syncing[i] == log) {
-          *synced = true;
-          if (!syncs[i].status.ok() && st.ok()) st = syncs[i].status;
-        }
-      return st;
-    };
-
-    // 3. Publish and acknowledge.
-    for (size_t i = 0; i < writing.size(); ++i) {
-      bool synced = false;
-      Status st = writes[i].status.ok() ? sync_status(writing[i], &synced) : writes[i].status;
-      if (!writes[i].status.ok()) synced = false;
-      writing[i]->FinishFlush(st, synced);
-    }
-    for (ShardLog* log : sync_only) {
-      bool synced = false;
-      Status st = sync_status(log, &synced);
-      if (synced) log->SyncOnly(st);
-    }
-
     lk.lock();
-    in_round_ = false;
+    for (auto& item : failed_early) written_.push_back(item);
+    for (size_t i = 0; i < writing.size(); ++i) written_.emplace_back(writing[i], groups[i]);
+    if (!written_.empty()) sync_cv_.notify_one();
+    flusher_busy_ = false;
     ++stats_.rounds;
     stats_.groups += writing.size();
     stats_.max_groups_per_round = std::max<uint64_t>(stats_.max_groups_per_round, writing.size());
     stats_.bytes += bytes;
-    stats_.fsyncs += syncs.size();
     round.clear();
+    round_cv_.notify_all();
+  }
+}
+
+void LogWriter::RunSyncer() {
+  using Group = ShardLog::Group;
+  std::vector<std::pair<ShardLog*, void*>> items;
+  std::vector<ShardLog*> logs;       // distinct logs of this round (with or without groups)
+  std::vector<Group*> log_groups;
+  std::vector<io::SyncOp> syncs;
+  std::vector<int> fds;
+  std::vector<std::pair<size_t, size_t>> log_sync_range;  // per entry of `logs`
+  std::unique_lock lk(mu_);
+  while (true) {
+    // Sleep until groups were written, or an interval log's fdatasync is due.
+    while (written_.empty() && !stop_) {
+      int64_t due = INT64_MAX;
+      for (ShardLog* log : logs_) due = std::min(due, log->NextSyncDueMs());
+      if (due == INT64_MAX) {
+        sync_cv_.wait(lk);
+        continue;
+      }
+      int64_t wait_ms = due - MonotonicMs();
+      if (wait_ms <= 0) break;
+      sync_cv_.wait_for(lk, std::chrono::milliseconds(wait_ms));
+    }
+    if (stop_ && written_.empty()) return;
+    items.swap(written_);
+    written_.clear();
+    const int64_t now = MonotonicMs();
+    logs.clear();
+    for (auto& [log, g] : items)
+      if (std::find(logs.begin(), logs.end(), log) == logs.end()) logs.push_back(log);
+    for (ShardLog* log : logs_)
+      if (log->NextSyncDueMs() <= now && std::find(logs.begin(), logs.end(), log) == logs.end())
+        logs.push_back(log);
+    syncer_busy_ = true;
+    lk.unlock();
+
+    // One fdatasync per file that must be durable now, all in one submission.
+    syncs.clear();
+    log_sync_range.clear();
+    for (ShardLog* log : logs) {
+      log_groups.clear();
+      for (auto& [l, g] : items)
+        if (l == log) log_groups.push_back(static_cast<Group*>(g));
+      fds.clear();
+      size_t first = syncs.size();
+      if (log->CollectSyncFds(log_groups, now, &fds))
+        for (int fd : fds) syncs.push_back(io::SyncOp{fd, Status()});
+      log_sync_range.emplace_back(first, syncs.size());
+    }
+    if (!syncs.empty()) sync_queue_->Sync(syncs).IgnoreError();
+    for (size_t i = 0; i < logs.size(); ++i) {
+      auto [first, last] = log_sync_range[i];
+      if (first == last) continue;
+      Status st;
+      for (size_t k = first; k < last && st.ok(); ++k) st = syncs[k].status;
+      logs[i]->SyncDone(st);
+    }
+    // Publish and acknowledge, in the order the groups were written.
+    for (auto& [log, g] : items) log->CompleteGroup(static_cast<Group*>(g), Status::Ok());
+    for (ShardLog* log : logs) log->RoundDone();
+
+    lk.lock();
+    syncer_busy_ = false;
+    stats_.fsyncs += syncs.size();
+    if (!syncs.empty()) ++stats_.sync_rounds;
+    items.clear();
     round_cv_.notify_all();
   }
 }

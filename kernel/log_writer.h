@@ -1,27 +1,30 @@
 // LogWriter: the group committer shared by many shard logs, plus their background work.
 //
-// One flush thread owns one io_uring IoQueue. Each round it takes the staged group of
-// every shard log with pending appends, submits all their writes in one submission,
-// waits for them, then submits one fdatasync per file that must be synced in the next
-// submission (never in the same one: completions are unordered), and finally publishes
-// and acknowledges. Producers keep filling the next group meanwhile, so groups grow
-// with load by themselves (natural batching; nothing waits for a group to fill).
+// Two threads, each with its own io_uring, form a pipeline:
+//  - the flusher takes the staged group of every shard log with pending appends, submits
+//    all their writes in one submission and waits for them;
+//  - the syncer takes every written group, submits one fdatasync per file that must be
+//    durable now (never in the same submission as the writes: completions are
+//    unordered), then publishes and acknowledges the groups in order.
+// While the syncer waits on fdatasync, the flusher already writes the next groups, and
+// producers fill the ones after that; groups grow with load by themselves (natural
+// batching: nothing waits for a group to fill).
 //
-// One background thread runs what must stay off the append path: creating and
-// fallocating the next segment of each log, sealing rolled segments (fdatasync, index
-// file, trimming the preallocated tail) and unlinking trimmed files.
+// A third, background thread runs what must stay off the append path: creating and
+// fallocating the next segment of each log, sealing rolled segments (index file,
+// releasing the preallocated tail) and unlinking trimmed files.
 //
 // Lifetime: shared by its logs (shared_ptr); the threads stop when the last owner lets
 // go, after every log was closed or destroyed.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "io/file_system.h"
@@ -32,12 +35,12 @@ namespace shoal {
 class ShardLog;
 
 struct WriterStats {
-  uint64_t rounds = 0;         // flush rounds
+  uint64_t rounds = 0;         // flusher rounds
   uint64_t groups = 0;         // shard groups written (sum over rounds)
   uint64_t bytes = 0;          // bytes written
   uint64_t fsyncs = 0;         // fdatasyncs issued
+  uint64_t sync_rounds = 0;    // syncer rounds that issued fdatasyncs
   uint64_t max_groups_per_round = 0;
-  uint64_t background_tasks = 0;
 };
 
 class LogWriter {
@@ -61,25 +64,30 @@ class LogWriter {
   explicit LogWriter(WriterOptions options);
 
   void Register(ShardLog* log);
-  // Removes the log; waits for a round in progress to finish. Never call from a completion.
+  // Removes the log; waits for rounds in progress to finish. Never call from a completion.
   void Unregister(ShardLog* log);
-  // The log has staged data (called with the log's mutex held; cheap).
+  // The log has staged data (cheap; may be called with the log's mutex held).
   void MarkDirty(ShardLog* log);
-  // The log has written-but-unsynced data in kInterval mode.
   void RunFlusher();
+  void RunSyncer();
   void RunBackground();
+  Status StartRing(std::unique_ptr<io::IoQueue>* queue, unsigned depth);
 
   const std::shared_ptr<io::FileSystem> fs_;
-  std::unique_ptr<io::IoQueue> queue_;
+  std::unique_ptr<io::IoQueue> write_queue_;  // flusher thread only
+  std::unique_ptr<io::IoQueue> sync_queue_;   // syncer thread only
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // work for the flusher
-  std::condition_variable round_cv_;  // a round ended
+  std::condition_variable flush_cv_;  // work for the flusher
+  std::condition_variable sync_cv_;   // work for the syncer
+  std::condition_variable round_cv_;  // a round ended / a thread started
   std::vector<ShardLog*> logs_;       // registered
   std::vector<ShardLog*> dirty_;
-  bool in_round_ = false;
+  std::vector<std::pair<ShardLog*, void*>> written_;  // (log, group) awaiting the syncer
+  bool flusher_busy_ = false;
+  bool syncer_busy_ = false;
   bool stop_ = false;
-  bool started_ = false;
+  int started_ = 0;
   Status start_status_;
   WriterStats stats_;
 
@@ -92,6 +100,7 @@ class LogWriter {
   bool bg_stop_ = false;
 
   std::thread flusher_;
+  std::thread syncer_;
   std::thread background_;
 };
 

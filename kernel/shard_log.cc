@@ -55,7 +55,6 @@ ShardLog::ShardLog(std::string dir, LogOptions options, std::shared_ptr<LogWrite
       writer_(std::move(writer)),
       fs_(std::move(fs)),
       filling_(std::make_unique<Group>()),
-      flushing_(std::make_unique<Group>()),
       spare_(std::make_shared<SpareSlot>()) {}
 
 Result<std::unique_ptr<ShardLog>> ShardLog::Open(std::string dir, LogOptions options,
@@ -77,8 +76,11 @@ Result<std::unique_ptr<ShardLog>> ShardLog::Open(std::string dir, LogOptions opt
 ShardLog::~ShardLog() {
   std::vector<Waiter> abandoned;
   {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     closed_ = true;
+    abandon_ = true;
+    // Groups already taken by the writer finish (their producers get their answer).
+    idle_cv_.wait(lk, [&] { return groups_in_flight_ == 0; });
   }
   if (write_registered_) writer_->Unregister(this);
   {
@@ -213,28 +215,33 @@ void ShardLog::Append(std::span<const RecordIn> records, AppendCompletion* done)
 }
 
 // ---------------------------------------------------------------------------------------
-// Writer thread
+// Flusher thread
 
-bool ShardLog::TakeGroup() {
+ShardLog::Group* ShardLog::TakeGroup() {
+  Group* g;
   {
     std::lock_guard lk(mu_);
     queued_ = false;
-    if (filling_->frames.empty()) return false;
-    std::swap(filling_, flushing_);
-    flushing_busy_ = true;
+    if (filling_->frames.empty() || abandon_) return nullptr;
+    if (free_groups_.empty()) {
+      if (groups_in_flight_ + 1 >= kGroupsPerLog) return nullptr;  // re-queued on completion
+      free_groups_.push_back(std::make_unique<Group>());
+    }
+    std::unique_ptr<Group> next = std::move(free_groups_.back());
+    free_groups_.pop_back();
+    std::swap(filling_, next);
+    g = next.release();  // owned by the pipeline until CompleteGroup recycles it
+    ++groups_in_flight_;
   }
   space_cv_.notify_all();
-  return true;
+  return g;
 }
 
-Status ShardLog::PrepareFlush(io::WriteOp* op) {
-  if (write_failed_) {
-    std::lock_guard lk(mu_);
-    return failed_;
-  }
-  Group& g = *flushing_;
-  const bool direct = options_.write_mode == WriteMode::kDirect;
-  if (direct) {
+Status ShardLog::PrepareFlush(Group* gp, io::WriteOp* op) {
+  Group& g = *gp;
+  if (write_failed_.load(std::memory_order_relaxed))
+    return Status(Code::kFailed, "an earlier write of this log failed");
+  if (options_.write_mode == WriteMode::kDirect) {
     // Pad the last frame to the 4 KiB block: with O_DIRECT no block is written twice,
     // so a block a reader has mapped is never rewritten under it.
     size_t len = g.buf.size();
@@ -251,95 +258,88 @@ Status ShardLog::PrepareFlush(io::WriteOp* op) {
     }
   }
   const uint64_t len = g.buf.size();
-  const int64_t now = WallMs();
-  bool aged = options_.segment_max_age_ms > 0 && !active_->empty() &&
-              now - active_->created_ms >= options_.segment_max_age_ms;
+  const bool aged = options_.segment_max_age_ms > 0 && active_->write_pos > format::kSegmentHeaderSize &&
+                    WallMs() - active_->created_ms >= options_.segment_max_age_ms;
   if (force_roll_ || aged || active_->write_pos + len > active_->capacity()) {
     SHOAL_ASSIGN_OR_RETURN(SegmentPtr next, TakeSpareOrCreate(format::kSegmentHeaderSize + len));
     next->Activate(g.frames.front().first_offset, g.frames.front().first_ts);
-    SegmentPtr old = active_;
     {
       std::lock_guard lk(seg_mu_);
       segments_.push_back(next);
     }
-    active_ = next;
+    g.rolled_from = std::move(active_);
+    active_ = std::move(next);
     force_roll_ = false;
-    if (old->empty()) {
-      // Nothing was ever written to it (e.g. reopened in O_DIRECT mode at an unaligned
-      // end): drop it rather than keep an empty segment in the middle of the log.
-      std::lock_guard lk(seg_mu_);
-      std::erase(segments_, old);
-    }
-    std::erase(unsynced_segments_, old);
-    auto fs = fs_;
-    bool was_empty = old->empty();
-    writer_->Schedule([fs, old, was_empty] {
-      if (was_empty) {
-        old->write_fd().Reset();
-        fs->Unlink(old->path()).IgnoreError();
-        return;
-      }
-      SealSegmentFiles(*fs, *old).IgnoreError();
-    });
     {
       std::lock_guard lk(mu_);
       ++stats_.rolls;
     }
     RequestSpare();
   }
-  flush_pos_ = active_->write_pos;
+  g.seg = active_;
+  g.file_pos = active_->write_pos;
+  active_->write_pos += len;  // the next group goes after this one, even while it is in flight
   op->fd = active_->write_fd().get();
-  op->offset = flush_pos_;
+  op->offset = g.file_pos;
   op->data = g.buf.data();
   op->len = len;
   return Status::Ok();
 }
 
-void ShardLog::FinishWrite(const Status& st) {
+void ShardLog::WriteDone(Group* g, const Status& st) {
+  g->status = st;
   if (!st.ok()) {
-    write_failed_ = true;
+    write_failed_.store(true, std::memory_order_relaxed);
     return;
   }
-  active_->write_pos = flush_pos_ + flushing_->buf.size();
-  if (std::find(unsynced_segments_.begin(), unsynced_segments_.end(), active_) ==
-      unsynced_segments_.end())
-    unsynced_segments_.push_back(active_);
   std::lock_guard lk(mu_);
   ++stats_.flushes;
-  stats_.bytes_written += flushing_->buf.size();
+  stats_.bytes_written += g->buf.size();
 }
 
-bool ShardLog::WantsSync(int64_t now_ms) const {
-  switch (options_.durability) {
-    case Durability::kAlways: return true;
-    case Durability::kInterval: return now_ms - last_sync_ms_ >= options_.interval_ms;
-    case Durability::kNone: return false;
-  }
-  return false;
-}
+// ---------------------------------------------------------------------------------------
+// Syncer thread
 
 int64_t ShardLog::NextSyncDueMs() const {
-  if (options_.durability != Durability::kInterval || unsynced_segments_.empty() || write_failed_)
-    return INT64_MAX;
+  if (options_.durability != Durability::kInterval || unsynced_segments_.empty()) return INT64_MAX;
   return last_sync_ms_ + options_.interval_ms;
 }
 
-const std::vector<int>& ShardLog::SyncFds() {
-  sync_fds_.clear();
-  for (const SegmentPtr& s : unsynced_segments_) sync_fds_.push_back(s->write_fd().get());
-  return sync_fds_;
+bool ShardLog::CollectSyncFds(std::span<Group* const> groups, int64_t now_ms,
+                              std::vector<int>* fds) {
+  bool rolled = false;
+  bool wrote = false;
+  for (Group* g : groups) {
+    if (!g->status.ok()) continue;
+    wrote = true;
+    if (std::find(unsynced_segments_.begin(), unsynced_segments_.end(), g->seg) ==
+        unsynced_segments_.end())
+      unsynced_segments_.push_back(g->seg);
+    if (g->rolled_from) rolled = true;
+  }
+  bool want = false;
+  switch (options_.durability) {
+    case Durability::kAlways: want = wrote; break;
+    // A rolled segment is synced now so its seal (which closes its fd) never races a
+    // later fdatasync of that fd.
+    case Durability::kInterval: want = rolled || now_ms >= last_sync_ms_ + options_.interval_ms; break;
+    case Durability::kNone: want = false; break;
+  }
+  if (!want || unsynced_segments_.empty()) return false;
+  for (const SegmentPtr& seg : unsynced_segments_) fds->push_back(seg->write_fd().get());
+  return true;
 }
 
-void ShardLog::SyncOnly(const Status& st) {
+void ShardLog::SyncDone(const Status& st) {
   if (!st.ok()) {
-    write_failed_ = true;
+    write_failed_.store(true, std::memory_order_relaxed);
     std::lock_guard lk(mu_);
     FailLocked(st);
     return;
   }
   unsynced_segments_.clear();
   last_sync_ms_ = MonotonicMs();
-  durable_next_.store(visible_next_.load(std::memory_order_relaxed), std::memory_order_release);
+  synced_in_round_ = true;
   std::lock_guard lk(mu_);
   stats_.fsyncs += 1;
 }
@@ -353,65 +353,94 @@ void ShardLog::FailLocked(const Status& status) {
                              "verifies and truncates the tail", dir_, status.ToString()));
 }
 
-void ShardLog::FinishFlush(const Status& status, bool synced) {
-  Group& g = *flushing_;
-  if (!status.ok() || write_failed_) {
-    write_failed_ = true;
+void ShardLog::RoundDone() {
+  // Every group of the round was written before its fdatasync was submitted, so after a
+  // successful sync everything published so far is durable.
+  if (synced_in_round_ && !write_failed_.load(std::memory_order_relaxed))
+    durable_next_.store(visible_next_.load(std::memory_order_relaxed), std::memory_order_release);
+  synced_in_round_ = false;
+}
+
+void ShardLog::CompleteGroup(Group* gp, const Status& status) {
+  std::unique_ptr<Group> owned(gp);
+  Group& g = *gp;
+  if (g.rolled_from) {
+    // Every group of the old segment was completed before this one (FIFO), so its
+    // summary is final: seal it (or drop it if it never got a record).
+    std::erase(unsynced_segments_, g.rolled_from);
+    SegmentPtr old = std::move(g.rolled_from);
+    if (old->empty()) {
+      std::lock_guard lk(seg_mu_);
+      std::erase(segments_, old);
+    }
+    auto fs = fs_;
+    writer_->Schedule([fs, old] {
+      if (old->empty()) {
+        old->write_fd().Reset();
+        fs->Unlink(old->path()).IgnoreError();
+      } else {
+        SealSegmentFiles(*fs, *old).IgnoreError();
+      }
+    });
+  }
+  const bool failed = !status.ok() || !g.status.ok() || write_failed_.load(std::memory_order_relaxed);
+  if (failed) {
+    write_failed_.store(true, std::memory_order_relaxed);
     std::vector<Waiter> later;
     Status st;
     {
       std::lock_guard lk(mu_);
-      FailLocked(status.ok() ? Status(Code::kIOError, "earlier write failed") : status);
+      FailLocked(!status.ok() ? status : !g.status.ok() ? g.status
+                                                         : Status(Code::kIOError, "an earlier write failed"));
       st = failed_;
       // Appends staged after the failed group would leave a gap: they fail too.
       later.swap(filling_->frames);
       pending_records_ -= g.records + filling_->records;
       filling_->Clear();
-      flushing_busy_ = false;
     }
     space_cv_.notify_all();
     CompleteAll(g.frames, st);
-    g.Clear();
     CompleteAll(later, st);
-    idle_cv_.notify_all();
-    return;
-  }
-  // Index entries first (entries past the published end are harmless to readers).
-  Segment& seg = *active_;
-  for (const Waiter& w : g.frames) {
-    if (seg.index_count() == 0 || seg.bytes_since_index >= options_.index_interval_bytes) {
-      if (seg.AddIndexEntry(format::IndexEntry{
-              static_cast<uint32_t>(w.first_offset - seg.base_offset()),
-              static_cast<uint32_t>(flush_pos_ + w.pos), w.first_ts}))
-        seg.bytes_since_index = 0;
+  } else {
+    // Index entries first (entries past the published end are harmless to readers).
+    Segment& seg = *g.seg;
+    for (const Waiter& w : g.frames) {
+      if (seg.index_count() == 0 || seg.bytes_since_index >= options_.index_interval_bytes) {
+        if (seg.AddIndexEntry(format::IndexEntry{
+                static_cast<uint32_t>(w.first_offset - seg.base_offset()),
+                static_cast<uint32_t>(g.file_pos + w.pos), w.first_ts}))
+          seg.bytes_since_index = 0;
+      }
+      seg.bytes_since_index += w.len;
     }
-    seg.bytes_since_index += w.len;
+    const Waiter& last = g.frames.back();
+    const uint64_t next = last.first_offset + last.count;
+    seg.Publish(g.file_pos + g.buf.size(), next, last.last_ts);
+    visible_last_ts_.store(last.last_ts, std::memory_order_release);
+    visible_next_.store(next, std::memory_order_release);
+    for (const Waiter& w : g.frames) {
+      AppendResult r;
+      r.first_offset = w.first_offset;
+      r.count = w.count;
+      r.first_ts = w.first_ts;
+      r.last_ts = w.last_ts;
+      w.done->OnAppended(r);
+    }
   }
-  const Waiter& last = g.frames.back();
-  const uint64_t next = last.first_offset + last.count;
-  seg.Publish(seg.write_pos, next, last.last_ts);
-  visible_last_ts_.store(last.last_ts, std::memory_order_release);
-  visible_next_.store(next, std::memory_order_release);
-  if (synced) {
-    unsynced_segments_.clear();
-    last_sync_ms_ = MonotonicMs();
-    durable_next_.store(next, std::memory_order_release);
-  }
-  for (const Waiter& w : g.frames) {
-    AppendResult r;
-    r.first_offset = w.first_offset;
-    r.count = w.count;
-    r.first_ts = w.first_ts;
-    r.last_ts = w.last_ts;
-    w.done->OnAppended(r);
-  }
+  bool requeue = false;
   {
     std::lock_guard lk(mu_);
-    pending_records_ -= g.records;
-    if (synced) stats_.fsyncs += 1;
+    if (!failed) pending_records_ -= g.records;
     g.Clear();
-    flushing_busy_ = false;
+    free_groups_.push_back(std::move(owned));
+    --groups_in_flight_;
+    // The flusher skipped this log while every buffer was in flight.
+    if (!filling_->frames.empty() && !queued_ && !abandon_) {
+      queued_ = true;
+      requeue = true;
+    }
   }
+  if (requeue) writer_->MarkDirty(this);
   idle_cv_.notify_all();
 }
 

@@ -187,15 +187,20 @@ class ShardLog {
   void CompleteAll(std::vector<Waiter>& waiters, const Status& status);
   void FailLocked(const Status& status);
 
-  // --- called by the LogWriter thread ---
-  bool TakeGroup();                         // swaps staged data into the flushing group
-  Status PrepareFlush(io::WriteOp* op);     // pads, rolls if needed, fills the write
-  void FinishWrite(const Status& st);       // after the write round
-  bool WantsSync(int64_t now_ms) const;     // this round should fdatasync this log
-  const std::vector<int>& SyncFds();       // files this log's fdatasync must cover
-  void FinishFlush(const Status& sync_status, bool synced);  // publish + acknowledge
-  void SyncOnly(const Status& st);          // an interval fdatasync with nothing staged
-  int64_t NextSyncDueMs() const;            // interval mode: when the next sync is due
+  // --- flusher thread (LogWriter) ---
+  // The staged group, swapped out for a free buffer; null if nothing is staged or every
+  // buffer is in flight (the log is re-marked dirty when one comes back).
+  Group* TakeGroup();
+  Status PrepareFlush(Group* g, io::WriteOp* op);  // pads, rolls if needed, fills the write
+  void WriteDone(Group* g, const Status& st);      // the write finished (or failed)
+  // --- syncer thread (LogWriter) ---
+  // Adds this log's files that the coming fdatasync round must cover, given the groups of
+  // this log in the round (may be none: an interval sync). Returns false if none.
+  bool CollectSyncFds(std::span<Group* const> groups, int64_t now_ms, std::vector<int>* fds);
+  void SyncDone(const Status& st);                 // this log's files were fdatasynced
+  void CompleteGroup(Group* g, const Status& st);  // publish + acknowledge, recycle buffer
+  void RoundDone();                                // after the round's groups completed
+  int64_t NextSyncDueMs() const;                   // kInterval: when the next sync is due
 
   const std::string dir_;
   const LogOptions options_;
@@ -210,23 +215,24 @@ class ShardLog {
   uint64_t next_offset_ = 0;           // next offset to assign
   int64_t last_ts_ = 0;                // last assigned timestamp
   bool queued_ = false;                // on the writer's dirty list
-  bool flushing_busy_ = false;         // the writer holds flushing_
+  bool abandon_ = false;               // destructor: take no more groups
+  std::vector<std::unique_ptr<Group>> free_groups_;  // buffers ready for reuse
+  int groups_in_flight_ = 0;           // taken by the flusher, not yet completed
   Status failed_;                      // sticky write/fsync error
   bool sealed_ = false;
   bool closed_ = false;
   uint64_t pending_records_ = 0;       // accepted, not yet acknowledged/failed
   LogStats stats_;
 
-  // Writer thread only.
-  std::unique_ptr<Group> flushing_;
+  // Flusher thread only.
   SegmentPtr active_;
-  std::vector<SegmentPtr> unsynced_segments_;  // written since their last fdatasync
-  std::vector<int> sync_fds_;
-  uint64_t flush_pos_ = 0;             // file position of the group being flushed
   bool force_roll_ = false;            // roll before the next flush (O_DIRECT alignment)
-  bool write_registered_ = false;      // registered with writer_
+  std::atomic<bool> write_failed_{false};
+  // Syncer thread only.
+  std::vector<SegmentPtr> unsynced_segments_;  // written since their last fdatasync
   int64_t last_sync_ms_ = 0;
-  bool write_failed_ = false;
+  bool synced_in_round_ = false;
+  bool write_registered_ = false;      // registered with writer_
   std::shared_ptr<SpareSlot> spare_;
   uint64_t next_ordinal_ = 1;
 

@@ -20,16 +20,29 @@ struct ShardLog::Waiter {
   int64_t last_ts;
 };
 
+// A group: the frames staged between two flushes of one log, written with one write.
+// Filled by producers under mu_, then owned by the flusher, then by the syncer, then
+// recycled. At most kGroupsPerLog exist per log: one filling, one being written, one
+// waiting for its fdatasync (that overlap is what pipelines writes with fsyncs).
 struct ShardLog::Group {
   AlignedBuffer buf;
   std::vector<Waiter> frames;
   uint64_t records = 0;
+  // Set by the flusher.
+  SegmentPtr seg;             // segment the group was written to
+  uint64_t file_pos = 0;      // where in it
+  Status status;              // write result
+  SegmentPtr rolled_from;     // the segment this group's roll closed (seal after publish)
   void Clear() {
     buf.clear();
     frames.clear();
     records = 0;
+    seg.reset();
+    rolled_from.reset();
+    status = Status();
   }
 };
+inline constexpr int kGroupsPerLog = 3;
 
 // The next segment, created and fallocated by the background thread ahead of need.
 class ShardLog::SpareSlot {
