@@ -154,6 +154,7 @@ void ShardLog::Append(std::span<const RecordIn> records, AppendCompletion* done)
     if (!failed_.ok()) st = failed_;
     else if (sealed_) st = Status(Code::kClosed, "the shard log is sealed; it accepts no appends");
     else if (closed_) st = Status(Code::kClosed, "the shard log is closed");
+    else if (stopped_) st = Status(Code::kClosed, "the shard is being closed by a reshard; route the record again");
     if (st.ok()) return false;
     lk.unlock();
     fail(std::move(st));
@@ -659,6 +660,21 @@ Status ShardLog::Flush() {
   std::unique_lock lk(mu_);
   idle_cv_.wait(lk, [&] { return pending_records_ == 0; });
   return failed_;
+}
+
+Result<uint64_t> ShardLog::Quiesce() {
+  {
+    std::lock_guard lk(mu_);
+    stopped_ = true;
+  }
+  space_cv_.notify_all();
+  SHOAL_RETURN_IF_ERROR(Flush());
+  return end_offset();
+}
+
+void ShardLog::Resume() {
+  std::lock_guard lk(mu_);
+  stopped_ = false;
 }
 
 bool ShardLog::sealed() const {

@@ -150,6 +150,12 @@ class ShardLog {
   // TrimBefore(OffsetForTimestamp(ts_ms)): retention.
   Status TrimOlderThan(int64_t ts_ms);
 
+  // Stops accepting appends (in memory only) and waits until everything accepted before is
+  // acknowledged or failed; returns end_offset(). Resharding calls this, commits the new
+  // topology, then Seal()s; if the commit fails, Resume() undoes it.
+  Result<uint64_t> Quiesce();
+  void Resume();
+
   // Closes the log for appends for good (persisted): flushes and syncs what was staged,
   // seals the active segment; the log stays readable. Returns end_offset().
   Result<uint64_t> Seal();
@@ -221,6 +227,7 @@ class ShardLog {
   Status failed_;                      // sticky write/fsync error
   bool sealed_ = false;
   bool closed_ = false;
+  bool stopped_ = false;               // Quiesce()d
   uint64_t pending_records_ = 0;       // accepted, not yet acknowledged/failed
   LogStats stats_;
 
