@@ -304,6 +304,8 @@ ShardDescription Engine::Describe(const StreamMeta& m, const ShardMeta& sh) cons
   d.starting_sequence_number = FormatSequenceNumber(ShardStartSeq(id));
   if (sh.closed) d.ending_sequence_number = FormatSequenceNumber(ShardEndSeq(id, sh.closed_ms));
   d.closed = sh.closed;
+  d.created_ms = sh.created_s * 1000;
+  d.closed_ms = sh.closed_ms;
   return d;
 }
 

@@ -71,6 +71,8 @@ struct ShardDescription {
   std::string starting_sequence_number;
   std::optional<std::string> ending_sequence_number;  // set when closed
   bool closed = false;
+  int64_t created_ms = 0;  // the shard's sequence-number epoch, in ms
+  int64_t closed_ms = 0;   // when a reshard closed it
 };
 
 struct StreamDescription {

@@ -1,0 +1,84 @@
+// JsonWriter: appends a JSON document to a string. Only what the Kinesis responses need;
+// keys are trusted literals, string values are escaped (RFC 8259), numbers are never in
+// scientific notation (the Java SDK v2 rejects it, spec §1.4).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "api/base64.h"
+
+namespace shoal::api {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string* out) : out_(out) {}
+  void BeginObject() { Sep(); out_->push_back('{'); first_ = true; }
+  void EndObject() { out_->push_back('}'); first_ = false; }
+  void BeginArray() { Sep(); out_->push_back('['); first_ = true; }
+  void EndArray() { out_->push_back(']'); first_ = false; }
+  // "key": — the next value follows without a separator.
+  void Key(std::string_view k) {
+    Sep();
+    out_->push_back('"');
+    out_->append(k);
+    out_->append("\":");
+    first_ = true;
+  }
+  void String(std::string_view s) {
+    Sep();
+    out_->push_back('"');
+    Escape(s);
+    out_->push_back('"');
+  }
+  void Int(int64_t v) { Sep(); fmt::format_to(std::back_inserter(*out_), "{}", v); }
+  void Bool(bool v) { Sep(); out_->append(v ? "true" : "false"); }
+  // Epoch seconds with millisecond precision: 1700000005.117
+  void EpochMs(int64_t ms) {
+    Sep();
+    int64_t s = ms / 1000, r = ms % 1000;
+    if (r < 0) { r += 1000; --s; }
+    if (r == 0) fmt::format_to(std::back_inserter(*out_), "{}", s);
+    else fmt::format_to(std::back_inserter(*out_), "{}.{:03}", s, r);
+  }
+  void Blob(std::string_view bytes) {
+    Sep();
+    out_->push_back('"');
+    Base64Encode(bytes, out_);
+    out_->push_back('"');
+  }
+  // Convenience: "key": value
+  void Field(std::string_view k, std::string_view v) { Key(k); String(v); }
+  void FieldInt(std::string_view k, int64_t v) { Key(k); Int(v); }
+  void FieldBool(std::string_view k, bool v) { Key(k); Bool(v); }
+
+ private:
+  void Sep() {
+    if (!first_) out_->push_back(',');
+    first_ = false;
+  }
+  void Escape(std::string_view s) {
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      switch (c) {
+        case '"': out_->append("\\\""); break;
+        case '\\': out_->append("\\\\"); break;
+        case '\n': out_->append("\\n"); break;
+        case '\r': out_->append("\\r"); break;
+        case '\t': out_->append("\\t"); break;
+        case '\b': out_->append("\\b"); break;
+        case '\f': out_->append("\\f"); break;
+        default:
+          if (c < 0x20) fmt::format_to(std::back_inserter(*out_), "\\u{:04x}", c);
+          else out_->push_back(ch);
+      }
+    }
+  }
+  std::string* out_;
+  bool first_ = true;
+};
+
+}  // namespace shoal::api
