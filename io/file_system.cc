@@ -154,6 +154,24 @@ class PosixFileSystem final : public FileSystem {
 
 }  // namespace
 
+Status FileSystem::WaitForNoWriters(const std::string& path, int timeout_ms) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Status::Ok() : Status::FromErrno(errno, "open " + path);
+  UniqueFd guard(fd);
+  for (int waited = 0;; waited += 2) {
+    if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+      ::fcntl(fd, F_SETLEASE, F_UNLCK);
+      return Status::Ok();
+    }
+    if (errno != EAGAIN && errno != EBUSY) return Status::Ok();  // no lease support: best effort
+    if (waited >= timeout_ms)
+      return Status(Code::kBusy, path + " is still open for writing by another process after " +
+                                     std::to_string(timeout_ms) +
+                                     " ms; is another engine using this directory?");
+    ::usleep(2000);
+  }
+}
+
 std::shared_ptr<FileSystem> DefaultFileSystem() {
   static const std::shared_ptr<FileSystem> fs = std::make_shared<PosixFileSystem>();
   return fs;

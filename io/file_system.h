@@ -98,6 +98,12 @@ class FileSystem {
   // Takes an exclusive flock on `path` (created if absent); kBusy if another holder.
   virtual Result<UniqueFd> LockFile(const std::string& path) = 0;
   virtual Result<MappedRegion> Map(int fd, size_t len, const std::string& what) = 0;
+  // Waits (up to timeout_ms) until no process has `path` open for writing. A process killed
+  // with io_uring O_DIRECT writes in flight keeps its files open until they land — after
+  // its flock is gone — so recovery must not read or reuse such a file before this.
+  // Uses a read lease (F_SETLEASE), which the kernel grants only when there is no writer.
+  // OK where leases are unsupported (best effort); kBusy on timeout.
+  virtual Status WaitForNoWriters(const std::string& path, int timeout_ms);
   virtual Result<std::unique_ptr<IoQueue>> NewIoQueue(unsigned depth) = 0;
 };
 

@@ -138,29 +138,31 @@ Status DecodeIndex(std::string_view bytes, std::string_view file, SegmentSummary
 }
 
 std::string EncodeMeta(const LogMeta& m) {
-  std::string out(40, '\0');
+  std::string out(kMetaSize, '\0');
   auto* p = reinterpret_cast<uint8_t*>(out.data());
-  Store64(p, kMetaMagic);
-  Store32(p + 8, kMetaVersion);
-  Store32(p + 12, m.sealed ? 1u : 0u);
-  Store64(p + 16, m.start_offset);
-  Store64(p + 24, m.sealed_next_offset);
-  Store32(p + 32, io::Crc32c(p, 32));
+  Store64(p + kMetaMagicAt, kMetaMagic);
+  Store32(p + kMetaVersionAt, kMetaVersion);
+  Store32(p + kMetaFlagsAt, m.sealed ? 1u : 0u);
+  Store64(p + kMetaStartAt, m.start_offset);
+  Store64(p + kMetaSealedNextAt, m.sealed_next_offset);
+  Store32(p + kMetaCrcAt, io::Crc32c(p, kMetaCrcAt));
   return out;
 }
 
 Result<LogMeta> DecodeMeta(std::string_view bytes, std::string_view file) {
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (bytes.size() != 40 || Load64(p) != kMetaMagic)
+  if (bytes.size() < 8 || Load64(p + kMetaMagicAt) != kMetaMagic)
     return Status::Make(Code::kCorruption, "{}: not a Shoal log.meta file", file);
-  if (Load32(p + 8) != kMetaVersion)
-    return Status::Make(Code::kCorruption, "{}: meta version {} is not supported", file, Load32(p + 8));
-  if (Load32(p + 32) != io::Crc32c(p, 32))
+  if (bytes.size() != kMetaSize)
+    return Status::Make(Code::kCorruption, "{}: log.meta is {} bytes, expected {}", file, bytes.size(), kMetaSize);
+  if (Load32(p + kMetaVersionAt) != kMetaVersion)
+    return Status::Make(Code::kCorruption, "{}: meta version {} is not supported", file, Load32(p + kMetaVersionAt));
+  if (Load32(p + kMetaCrcAt) != io::Crc32c(p, kMetaCrcAt))
     return Status::Make(Code::kCorruption, "{}: log.meta CRC mismatch", file);
   LogMeta m;
-  m.sealed = Load32(p + 12) & 1;
-  m.start_offset = Load64(p + 16);
-  m.sealed_next_offset = Load64(p + 24);
+  m.sealed = Load32(p + kMetaFlagsAt) & 1;
+  m.start_offset = Load64(p + kMetaStartAt);
+  m.sealed_next_offset = Load64(p + kMetaSealedNextAt);
   return m;
 }
 

@@ -189,6 +189,13 @@ Status DecodeIndex(std::string_view bytes, std::string_view file, SegmentSummary
 // --- log.meta -------------------------------------------------------------------
 inline constexpr uint64_t kMetaMagic = 0x41544d4c414f4853ull;  // "SHOALMTA"
 inline constexpr uint32_t kMetaVersion = 1;
+inline constexpr size_t kMetaSize = 40;
+inline constexpr size_t kMetaMagicAt = 0;       // u64
+inline constexpr size_t kMetaVersionAt = 8;     // u32
+inline constexpr size_t kMetaFlagsAt = 12;      // u32, bit 0 = sealed
+inline constexpr size_t kMetaStartAt = 16;      // u64 start offset
+inline constexpr size_t kMetaSealedNextAt = 24; // u64 end offset when sealed
+inline constexpr size_t kMetaCrcAt = 32;        // u32 CRC32C of [0, 32); [36, 40) is zero
 struct LogMeta {
   uint64_t start_offset = 0;  // logical start: offsets below it are trimmed forever
   bool sealed = false;        // closed for appends (resharding)
@@ -198,9 +205,8 @@ std::string EncodeMeta(const LogMeta& m);
 Result<LogMeta> DecodeMeta(std::string_view bytes, std::string_view file);
 
 // --- CLEAN ----------------------------------------------------------------------
-inline constexpr uint64_t kCleanMagic = 0x4e4c434c414f4853ull;  // "SHOALCLN"
-// CLEAN holds the active segment's summary and index in the .idx encoding, so a clean
-// reopen rebuilds nothing.
+// CLEAN holds the active segment's summary and index in the .idx encoding (same magic),
+// so a clean reopen rebuilds nothing. Its name alone says it is the clean marker.
 
 // Names.
 std::string SegmentFileName(uint64_t ordinal);  // "000000000042.seg"

@@ -1,15 +1,19 @@
 #include "kernel/segment.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace shoal {
 
-Segment::Segment(std::string path, uint64_t ordinal, uint64_t capacity, size_t index_capacity)
+Segment::Segment(std::string path, uint64_t ordinal, uint64_t capacity, uint64_t allocated,
+                 size_t index_capacity)
     : path_(std::move(path)),
       ordinal_(ordinal),
       capacity_(capacity),
-      index_(new format::IndexEntry[std::max<size_t>(index_capacity, 1)]),
-      index_capacity_(std::max<size_t>(index_capacity, 1)) {}
+      index_capacity_(std::max<size_t>(index_capacity, 1)),
+      allocated_(allocated) {
+  chunks_.reset(new std::unique_ptr<format::IndexEntry[]>[(index_capacity_ + kIndexChunk - 1) / kIndexChunk]);
+}
 
 Segment::~Segment() = default;
 
@@ -23,7 +27,9 @@ void Segment::Activate(uint64_t base_offset, int64_t ts) {
 bool Segment::AddIndexEntry(const format::IndexEntry& e) {
   size_t n = index_count_.load(std::memory_order_relaxed);
   if (n == index_capacity_) return false;
-  index_[n] = e;
+  auto& chunk = chunks_[n / kIndexChunk];
+  if (!chunk) chunk.reset(new format::IndexEntry[kIndexChunk]);
+  chunk[n % kIndexChunk] = e;
   index_count_.store(n + 1, std::memory_order_release);
   return true;
 }
@@ -36,11 +42,11 @@ void Segment::Publish(uint64_t end, uint64_t next_offset, int64_t last_ts) {
 
 void Segment::Restore(const format::SegmentSummary& s, const format::IndexEntry* e, size_t n) {
   if (n > index_capacity_) {
-    index_.reset(new format::IndexEntry[n]);
     index_capacity_ = n;
+    chunks_.reset(new std::unique_ptr<format::IndexEntry[]>[(n + kIndexChunk - 1) / kIndexChunk]);
   }
-  std::copy(e, e + n, index_.get());
-  index_count_.store(n, std::memory_order_release);
+  index_count_.store(0, std::memory_order_release);
+  for (size_t i = 0; i < n; ++i) AddIndexEntry(e[i]);
   base_offset_.store(s.base_offset, std::memory_order_release);
   first_ts_.store(s.first_ts, std::memory_order_release);
   Publish(s.end_pos, s.next_offset, s.last_ts);
@@ -59,28 +65,32 @@ format::SegmentSummary Segment::Summary() const {
 }
 
 std::string Segment::EncodeIndexFile() const {
-  return format::EncodeIndex(Summary(), index_.get(), index_count());
+  std::vector<format::IndexEntry> entries(index_count());
+  for (size_t i = 0; i < entries.size(); ++i) entries[i] = index_entry(i);
+  return format::EncodeIndex(Summary(), entries.data(), entries.size());
 }
 
 uint64_t Segment::SeekOffset(uint64_t offset) const {
-  size_t n = index_count();
-  uint64_t rel = offset - base_offset();
-  // Last entry with rel_offset <= rel.
-  const format::IndexEntry* b = index_.get();
-  const format::IndexEntry* it = std::upper_bound(
-      b, b + n, rel, [](uint64_t v, const format::IndexEntry& e) { return v < e.rel_offset; });
-  if (it == b) return format::kSegmentHeaderSize;
-  return (it - 1)->pos;
+  const uint64_t rel = offset - base_offset();
+  // Last entry with rel_offset <= rel: count of entries <= rel, minus one.
+  size_t lo = 0, hi = index_count();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (index_entry(mid).rel_offset <= rel) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo == 0 ? format::kSegmentHeaderSize : index_entry(lo - 1).pos;
 }
 
 uint64_t Segment::SeekTimestamp(int64_t ts) const {
-  size_t n = index_count();
   // Last entry with ts strictly below the target: every record before it is older.
-  const format::IndexEntry* b = index_.get();
-  const format::IndexEntry* it = std::lower_bound(
-      b, b + n, ts, [](const format::IndexEntry& e, int64_t v) { return e.ts < v; });
-  if (it == b) return format::kSegmentHeaderSize;
-  return (it - 1)->pos;
+  size_t lo = 0, hi = index_count();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (index_entry(mid).ts < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo == 0 ? format::kSegmentHeaderSize : index_entry(lo - 1).pos;
 }
 
 Result<const uint8_t*> Segment::MappedData(io::FileSystem& fs) {
@@ -90,10 +100,10 @@ Result<const uint8_t*> Segment::MappedData(io::FileSystem& fs) {
   if (map_.data()) return map_.data();
   SHOAL_ASSIGN_OR_RETURN(io::UniqueFd fd, fs.Open(path_, {}));
   SHOAL_ASSIGN_OR_RETURN(uint64_t size, fs.FileSize(fd.get()));
-  // The active segment is fallocated to its capacity before it is activated, so mapping
-  // the file's size covers every byte the writer will ever publish; committed_end bounds
-  // every access.
-  SHOAL_ASSIGN_OR_RETURN(map_, fs.Map(fd.get(), static_cast<size_t>(size), path_));
+  // Map the whole capacity: the file grows into it as the writer goes, and pages of a
+  // MAP_SHARED mapping past the old end of file become readable once the file covers them.
+  // Readers never touch bytes past committed_end, which the file always covers.
+  SHOAL_ASSIGN_OR_RETURN(map_, fs.Map(fd.get(), static_cast<size_t>(std::max(size, capacity_)), path_));
   if (size < committed_end())
     return Status::Make(Code::kCorruption, "{}: file is {} bytes but {} bytes are committed",
                         path_, size, committed_end());

@@ -22,15 +22,29 @@ namespace shoal {
 
 class Segment {
  public:
-  Segment(std::string path, uint64_t ordinal, uint64_t capacity, size_t index_capacity);
+  // `capacity`: the most bytes the file may grow to; `allocated`: its current (fallocated)
+  // size. The file grows in steps ahead of the writer, so an idle shard costs ~1 MiB of
+  // disk, not a whole segment.
+  Segment(std::string path, uint64_t ordinal, uint64_t capacity, uint64_t allocated,
+          size_t index_capacity);
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
 
   const std::string& path() const { return path_; }
   uint64_t ordinal() const { return ordinal_; }
-  // Bytes of the file (fallocated length) the segment may fill.
+  // Bytes the segment may fill (its file grows up to this).
   uint64_t capacity() const { return capacity_; }
+  // Bytes of the file that are allocated (fallocated) now; <= capacity(). Writers write
+  // only below it; it only grows.
+  uint64_t allocated() const { return allocated_.load(std::memory_order_acquire); }
+  void SetAllocated(uint64_t n) {
+    uint64_t cur = allocated_.load();
+    while (n > cur && !allocated_.compare_exchange_weak(cur, n)) {
+    }
+  }
+  // True while a background extension of the file is queued or running (writer thread).
+  std::atomic<bool> extending{false};
 
   // --- published state (acquire loads) ---
   uint64_t base_offset() const { return base_offset_.load(std::memory_order_acquire); }
@@ -40,11 +54,15 @@ class Segment {
   int64_t last_ts() const { return last_ts_.load(std::memory_order_acquire); }
   bool empty() const { return committed_next() == base_offset(); }
   size_t index_count() const { return index_count_.load(std::memory_order_acquire); }
-  const format::IndexEntry& index_entry(size_t i) const { return index_[i]; }
+  const format::IndexEntry& index_entry(size_t i) const {
+    return chunks_[i / kIndexChunk][i % kIndexChunk];
+  }
 
   // --- writer side (one thread) ---
   // Sets the base offset of an empty segment when it becomes active.
   void Activate(uint64_t base_offset, int64_t ts);
+  // Sets the first timestamp of a segment that has no record yet (before its first Publish).
+  void SetFirstTimestamp(int64_t ts) { first_ts_.store(ts, std::memory_order_release); }
   // Adds an index entry (entries must increase); false if the index is full.
   bool AddIndexEntry(const format::IndexEntry& e);
   // Publishes [.., end) as readable: records below next_offset, last timestamp `ts`.
@@ -85,9 +103,14 @@ class Segment {
   std::atomic<int64_t> first_ts_{0};
   std::atomic<int64_t> last_ts_{0};
 
-  std::unique_ptr<format::IndexEntry[]> index_;
+  // The index grows in chunks of kIndexChunk entries (16 KiB), allocated when needed, so a
+  // segment holds index memory for what it holds, not for its capacity; entries never move,
+  // so readers need no lock.
+  static constexpr size_t kIndexChunk = 1024;
+  std::unique_ptr<std::unique_ptr<format::IndexEntry[]>[]> chunks_;
   size_t index_capacity_;
   std::atomic<size_t> index_count_{0};
+  std::atomic<uint64_t> allocated_{0};
 
   std::mutex map_mu_;
   io::MappedRegion map_;

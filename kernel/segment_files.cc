@@ -40,13 +40,15 @@ Result<SegmentPtr> CreateSegmentFile(io::FileSystem& fs, const SegmentSpec& spec
     uint8_t hdr[format::kSegmentHeaderSize];
     format::EncodeSegmentHeader({spec.ordinal, now}, hdr);
     SHOAL_RETURN_IF_ERROR(fs.Pwrite(fd.get(), hdr, sizeof hdr, 0));
-    SHOAL_RETURN_IF_ERROR(fs.Fallocate(fd.get(), 0, spec.capacity));
+    SHOAL_RETURN_IF_ERROR(fs.Fallocate(fd.get(), 0, std::min(spec.capacity, std::max<uint64_t>(spec.initial_alloc, format::kSegmentHeaderSize))));
     SHOAL_RETURN_IF_ERROR(fs.Fdatasync(fd.get()));
   }
   SHOAL_RETURN_IF_ERROR(fs.Rename(tmp, path));
   SHOAL_RETURN_IF_ERROR(fs.SyncDir(spec.dir));
-  auto seg = std::make_shared<Segment>(path, spec.ordinal, spec.capacity,
-                                       IndexCapacityFor(spec.capacity, spec.index_interval));
+  auto seg = std::make_shared<Segment>(
+      path, spec.ordinal, spec.capacity,
+      std::min(spec.capacity, std::max<uint64_t>(spec.initial_alloc, format::kSegmentHeaderSize)),
+      IndexCapacityFor(spec.capacity, spec.index_interval));
   seg->created_ms = now;
   SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, OpenWriteFd(fs, path, spec.direct));
   seg->set_write_fd(std::move(wfd));
@@ -65,14 +67,15 @@ Result<SegmentPtr> OpenSegmentFile(io::FileSystem& fs, const SegmentSpec& spec) 
                         h.ordinal, spec.ordinal);
   if (size < format::kSegmentHeaderSize)
     return Status::Make(Code::kCorruption, "{}: file is shorter than its header", path);
-  auto seg = std::make_shared<Segment>(path, spec.ordinal, size,
-                                       IndexCapacityFor(size, spec.index_interval));
+  const uint64_t capacity = std::max(size, spec.capacity);
+  auto seg = std::make_shared<Segment>(path, spec.ordinal, capacity, size,
+                                       IndexCapacityFor(capacity, spec.index_interval));
   seg->created_ms = h.created_ms;
   return seg;
 }
 
 Result<ScanResult> ScanSegmentFile(io::FileSystem& fs, Segment& seg, uint64_t expected_base,
-                                   uint32_t index_interval) {
+                                   uint64_t empty_base, uint32_t index_interval) {
   ScanResult res;
   SHOAL_ASSIGN_OR_RETURN(io::UniqueFd fd, fs.Open(seg.path(), {}));
   SHOAL_ASSIGN_OR_RETURN(uint64_t size, fs.FileSize(fd.get()));
@@ -81,7 +84,7 @@ Result<ScanResult> ScanSegmentFile(io::FileSystem& fs, Segment& seg, uint64_t ex
   std::vector<format::IndexEntry> entries;
   format::SegmentSummary s;
   s.ordinal = static_cast<uint32_t>(seg.ordinal());
-  s.base_offset = expected_base == UINT64_MAX ? 0 : expected_base;
+  s.base_offset = expected_base == UINT64_MAX ? empty_base : expected_base;
   s.next_offset = s.base_offset;
   uint64_t pos = format::kSegmentHeaderSize;
   uint64_t since_index = 0;
@@ -131,6 +134,17 @@ Result<ScanResult> ScanSegmentFile(io::FileSystem& fs, Segment& seg, uint64_t ex
   seg.Restore(s, entries.data(), entries.size());
   seg.bytes_since_index = since_index;
   return res;
+}
+
+Status ExtendSegmentFile(io::FileSystem& fs, Segment& seg, uint64_t want) {
+  const uint64_t have = seg.allocated();
+  if (want <= have) return Status::Ok();
+  const uint64_t target = std::min(seg.capacity(), std::max(want, have * 2));
+  const io::UniqueFd& fd = seg.write_fd();
+  if (!fd.valid()) return Status::Make(Code::kInternal, "{}: extending a segment with no write fd", seg.path());
+  SHOAL_RETURN_IF_ERROR(fs.Fallocate(fd.get(), have, target - have));
+  seg.SetAllocated(target);
+  return Status::Ok();
 }
 
 Status SealSegmentFiles(io::FileSystem& fs, Segment& seg) {

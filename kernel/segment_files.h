@@ -12,7 +12,10 @@ namespace shoal {
 struct SegmentSpec {
   std::string dir;
   uint64_t ordinal = 0;
-  uint64_t capacity = 0;  // file bytes, fallocated
+  uint64_t capacity = 0;  // the most bytes the file may grow to
+  // Bytes fallocated at creation. 1 MiB: an idle shard (and its spare) costs ~2 MiB of
+  // disk instead of two whole segments; the writer grows the file ahead of itself.
+  uint64_t initial_alloc = 1u << 20;
   bool direct = false;    // open the write fd with O_DIRECT
   uint32_t index_interval = 4096;
 };
@@ -28,7 +31,8 @@ std::string IndexPathFor(const Segment& seg);
 // background thread: fallocate can take milliseconds (Redpanda #376).
 Result<SegmentPtr> CreateSegmentFile(io::FileSystem& fs, const SegmentSpec& spec);
 
-// Opens an existing segment: checks its header; the Segment's capacity is the file size.
+// Opens an existing segment: checks its header. Its capacity is max(file size,
+// spec.capacity); its allocated size is the file size.
 Result<SegmentPtr> OpenSegmentFile(io::FileSystem& fs, const SegmentSpec& spec);
 
 // What a scan of a segment found.
@@ -40,9 +44,13 @@ struct ScanResult {
 };
 // Scans every frame of `seg` from its header, verifying CRCs, rebuilding the index and
 // summary into `seg` (Restore). `expected_base` is the offset its first frame must have
-// (UINT64_MAX if unknown). An empty segment gets base expected_base (or 0).
+// (UINT64_MAX if unknown). An empty segment gets base expected_base, or `empty_base`
+// when that is unknown.
 Result<ScanResult> ScanSegmentFile(io::FileSystem& fs, Segment& seg, uint64_t expected_base,
-                                   uint32_t index_interval);
+                                   uint64_t empty_base, uint32_t index_interval);
+
+// Grows the segment's file to at least `want` bytes (doubling, capped at its capacity).
+Status ExtendSegmentFile(io::FileSystem& fs, Segment& seg, uint64_t want);
 
 // Seals a segment that holds its final data: fdatasync, write <ordinal>.idx atomically,
 // release the preallocated tail (ftruncate to the data's end), close the write fd.

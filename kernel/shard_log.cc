@@ -94,6 +94,18 @@ ShardLog::~ShardLog() {
   // Background tasks hold their own references; wait so none touches this directory
   // after the caller may have reopened it.
   writer_->DrainBackground();
+  CloseWriteFds();
+}
+
+void ShardLog::CloseWriteFds() {
+  // Readers may keep segments alive through their pins; they must not keep them open for
+  // writing, or the next Open of this directory would wait for a writer that never goes.
+  {
+    std::lock_guard lk(seg_mu_);
+    for (const SegmentPtr& s : segments_) s->write_fd().Reset();
+  }
+  std::lock_guard lk(spare_->mu);
+  if (spare_->seg) spare_->seg->write_fd().Reset();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -277,6 +289,24 @@ Status ShardLog::PrepareFlush(Group* gp, io::WriteOp* op) {
     }
     RequestSpare();
   }
+  // The file grows ahead of the writer: doubled in the background once half is used,
+  // inline only when a flush outruns it.
+  const uint64_t need = active_->write_pos + len;
+  if (need > active_->allocated()) {
+    SHOAL_RETURN_IF_ERROR(ExtendSegmentFile(*fs_, *active_, need));
+    std::lock_guard lk(mu_);
+    ++stats_.inline_extends;
+  }
+  if (need > active_->allocated() / 2 && active_->allocated() < active_->capacity() &&
+      !active_->extending.exchange(true)) {
+    auto fs = fs_;
+    SegmentPtr seg = active_;
+    writer_->Schedule([fs, seg] {
+      // A failure here is retried inline by the writer, which reports it.
+      ExtendSegmentFile(*fs, *seg, seg->allocated() * 2).IgnoreError();
+      seg->extending.store(false);
+    });
+  }
   g.seg = active_;
   g.file_pos = active_->write_pos;
   active_->write_pos += len;  // the next group goes after this one, even while it is in flight
@@ -416,6 +446,8 @@ void ShardLog::CompleteGroup(Group* gp, const Status& status) {
     }
     const Waiter& last = g.frames.back();
     const uint64_t next = last.first_offset + last.count;
+    // A segment's first timestamp is its first record's, not the one it was activated with.
+    if (seg.empty()) seg.SetFirstTimestamp(g.frames.front().first_ts);
     seg.Publish(g.file_pos + g.buf.size(), next, last.last_ts);
     visible_last_ts_.store(last.last_ts, std::memory_order_release);
     visible_next_.store(next, std::memory_order_release);
@@ -454,8 +486,7 @@ void ShardLog::RequestSpare() {
     if (spare_->pending || spare_->seg) return;
     spare_->pending = true;
   }
-  SegmentSpec spec{dir_, next_ordinal_++, options_.segment_bytes,
-                   options_.write_mode == WriteMode::kDirect, options_.index_interval_bytes};
+  SegmentSpec spec = Spec(next_ordinal_++, options_.segment_bytes);
   auto slot = spare_;
   auto fs = fs_;
   writer_->Schedule([slot, fs, spec] {
@@ -491,9 +522,18 @@ Result<SegmentPtr> ShardLog::TakeSpareOrCreate(uint64_t min_capacity) {
     std::lock_guard lk(mu_);
     ++stats_.inline_creates;
   }
-  SegmentSpec spec{dir_, next_ordinal_++, std::max<uint64_t>(options_.segment_bytes, AlignUp(min_capacity, io::kDirectAlign)),
-                   options_.write_mode == WriteMode::kDirect, options_.index_interval_bytes};
-  return CreateSegmentFile(*fs_, spec);
+  return CreateSegmentFile(
+      *fs_, Spec(next_ordinal_++, std::max<uint64_t>(options_.segment_bytes, AlignUp(min_capacity, io::kDirectAlign))));
+}
+
+SegmentSpec ShardLog::Spec(uint64_t ordinal, uint64_t capacity) const {
+  SegmentSpec spec;
+  spec.dir = dir_;
+  spec.ordinal = ordinal;
+  spec.capacity = capacity;
+  spec.direct = options_.write_mode == WriteMode::kDirect;
+  spec.index_interval = options_.index_interval_bytes;
+  return spec;
 }
 
 SegmentPtr ShardLog::FindSegment(uint64_t offset) const {
@@ -744,6 +784,7 @@ Status ShardLog::Close() {
   durable_next_.store(end_offset(), std::memory_order_release);
   SHOAL_RETURN_IF_ERROR(WriteClean());
   // The spare stays on disk: the next open reuses it as the next segment.
+  CloseWriteFds();
   return Status::Ok();
 }
 

@@ -37,6 +37,7 @@
 namespace shoal {
 
 class LogWriter;
+struct SegmentSpec;
 struct ShardLogTestAccess;
 
 // One record to append. The views need only live until Append() returns (it copies).
@@ -92,9 +93,12 @@ struct LogStats {
   uint64_t fsyncs = 0;         // fdatasyncs of this log's files
   uint64_t rolls = 0;          // segments rolled
   uint64_t inline_creates = 0; // rolls that had to create the next segment on the writer
+  uint64_t inline_extends = 0; // flushes that had to grow the segment file on the writer
   uint64_t segments = 0;       // live segments
   uint64_t trimmed_segments = 0;
-  uint64_t recovered_truncated_bytes = 0;  // torn tail dropped at the last open
+  // Bytes from a torn frame to the end of its file (incl. preallocated zeros) dropped at the
+  // last open; 0 if the tail was clean.
+  uint64_t recovered_truncated_bytes = 0;
   bool recovered_clean = false;            // last open found a CLEAN marker
 };
 
@@ -188,6 +192,8 @@ class ShardLog {
   void RequestSpare();
   Result<SegmentPtr> TakeSpareOrCreate(uint64_t min_capacity);
   void ReleaseSpare();
+  void CloseWriteFds();
+  SegmentSpec Spec(uint64_t ordinal, uint64_t capacity) const;
   SegmentPtr FindSegment(uint64_t offset) const;
   std::vector<SegmentPtr> SnapshotSegments() const;
   void CompleteAll(std::vector<Waiter>& waiters, const Status& status);

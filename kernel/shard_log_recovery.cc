@@ -45,9 +45,7 @@ Status ShardLog::Recover() {
 
   if (ordinals.empty()) {
     if (!sealed_) {
-      SegmentSpec spec{dir_, 1, options_.segment_bytes,
-                       options_.write_mode == WriteMode::kDirect, options_.index_interval_bytes};
-      SHOAL_ASSIGN_OR_RETURN(SegmentPtr seg, CreateSegmentFile(*fs_, spec));
+      SHOAL_ASSIGN_OR_RETURN(SegmentPtr seg, CreateSegmentFile(*fs_, Spec(1, options_.segment_bytes)));
       seg->Activate(meta_.start_offset, 0);
       segments_.push_back(seg);
       active_ = seg;
@@ -87,9 +85,13 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
   uint64_t expected = UINT64_MAX;
   for (size_t i = 0; i < ordinals.size(); ++i) {
     const uint64_t ord = ordinals[i];
-    SegmentSpec spec{dir_, ord, 0, direct, interval};
+    SegmentSpec spec = Spec(ord, options_.segment_bytes);
+    const std::string idx_path = dir_ + "/" + format::IndexFileName(ord);
+    if (!fs_->Exists(idx_path)) {
+      // Unsealed: a killed writer's O_DIRECT writes may still be landing in it.
+      SHOAL_RETURN_IF_ERROR(fs_->WaitForNoWriters(SegmentPath(dir_, ord), 10000));
+    }
     SHOAL_ASSIGN_OR_RETURN(SegmentPtr seg, OpenSegmentFile(*fs_, spec));
-    const std::string idx_path = IndexPathFor(*seg);
     bool restored = false;
     bool bad_index = false;
     if (fs_->Exists(idx_path)) {
@@ -97,7 +99,7 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       format::SegmentSummary s;
       std::string entries;
       Status st = format::DecodeIndex(bytes, idx_path, &s, &entries);
-      if (st.ok() && s.ordinal == static_cast<uint32_t>(ord) && s.end_pos <= seg->capacity()) {
+      if (st.ok() && s.ordinal == static_cast<uint32_t>(ord) && s.end_pos <= seg->allocated()) {
         if (expected != UINT64_MAX && s.base_offset != expected && s.next_offset != s.base_offset)
           return Status::Make(Code::kCorruption,
                               "{}: sealed segment starts at offset {} but the previous one ends "
@@ -109,7 +111,9 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       } else {
         bad_index = true;  // derived data: rebuild it from the segment below
       }
-    } else if (have_clean && clean.ordinal == static_cast<uint32_t>(ord)) {
+    } else if (have_clean && clean.ordinal == static_cast<uint32_t>(ord) &&
+               clean.end_pos <= seg->allocated() &&
+               (expected == UINT64_MAX || clean.base_offset == expected)) {
       seg->Restore(clean, reinterpret_cast<const format::IndexEntry*>(clean_entries.data()),
                    clean_entries.size() / format::kIndexEntrySize);
       seg->bytes_since_index = interval;
@@ -117,7 +121,15 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       restored = true;
     }
     if (!restored) {
-      SHOAL_ASSIGN_OR_RETURN(ScanResult scan, ScanSegmentFile(*fs_, *seg, expected, interval));
+      SHOAL_ASSIGN_OR_RETURN(
+          ScanResult scan,
+          ScanSegmentFile(*fs_, *seg, expected, meta_.start_offset, interval));
+      if (seg->empty() && !scan.torn && i + 1 < ordinals.size()) {
+        // An empty segment in front of others (a roll whose unlink never ran, or a spare
+        // left behind): it holds nothing and must not decide where the next one starts.
+        SHOAL_RETURN_IF_ERROR(fs_->Unlink(seg->path()));
+        continue;
+      }
       if (scan.torn && bad_index)
         return Status::Make(Code::kCorruption,
                             "{}: sealed segment is damaged at byte {} ({}) and its index is "
@@ -126,8 +138,17 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       if (bad_index) to_seal.push_back(seg);  // rewrite the index
       if (scan.torn) {
         // A torn tail: the crash hit an unsynced write. Whatever follows it was written
-        // later and cannot be trusted in order, so it goes too.
-        stats_.recovered_truncated_bytes += seg->capacity() - scan.bad_pos;
+        // later and cannot be trusted in order, so it goes too — unless a later segment
+        // was sealed: then its data was durable and this is damage, not a torn write.
+        for (size_t j = i + 1; j < ordinals.size(); ++j)
+          if (fs_->Exists(dir_ + "/" + format::IndexFileName(ordinals[j])))
+            return Status::Make(Code::kCorruption,
+                                "{}: damaged at byte {} ({}) but later segment {} is sealed; "
+                                "refusing to drop sealed data. Restore the file, or move the "
+                                "damaged segment and everything after it away to keep the "
+                                "records before it", seg->path(), scan.bad_pos, scan.reason,
+                                format::SegmentFileName(ordinals[j]));
+        stats_.recovered_truncated_bytes += seg->allocated() - scan.bad_pos;
         for (size_t j = i + 1; j < ordinals.size(); ++j) dropped.push_back(ordinals[j]);
         segs.push_back(seg);
         break;
@@ -137,10 +158,12 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
     expected = seg->committed_next();
     segs.push_back(seg);
   }
+  // Index first: a crash between the two unlinks must never leave an index whose
+  // ordinal a future segment could reuse.
   for (uint64_t ord : dropped) {
-    SHOAL_RETURN_IF_ERROR(fs_->Unlink(SegmentPath(dir_, ord)));
     std::string idx = dir_ + "/" + format::IndexFileName(ord);
     if (fs_->Exists(idx)) SHOAL_RETURN_IF_ERROR(fs_->Unlink(idx));
+    SHOAL_RETURN_IF_ERROR(fs_->Unlink(SegmentPath(dir_, ord)));
   }
   next_ordinal_ = ordinals.back() + 1;
 
@@ -152,6 +175,13 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       last_full = i;
       break;
     }
+  if (!sealed_ && last_full < segs.size() && segs[last_full]->sealed.load() &&
+      last_full + 2 < segs.size()) {
+    // The last full segment was sealed: the first empty one after it becomes the active
+    // segment; any others go.
+    for (size_t i = last_full + 2; i < segs.size(); ++i) SHOAL_RETURN_IF_ERROR(fs_->Unlink(segs[i]->path()));
+    segs.resize(last_full + 2);
+  }
   if (!sealed_ && last_full < segs.size() && !segs[last_full]->sealed.load() &&
       last_full + 1 < segs.size()) {
     SegmentPtr spare = segs[last_full + 1];
@@ -177,8 +207,8 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
   while (drop + 1 < segs.size() && segs[drop]->committed_next() <= meta_.start_offset) ++drop;
   for (size_t i = 0; i < drop; ++i) {
     std::erase(to_seal, segs[i]);
-    SHOAL_RETURN_IF_ERROR(fs_->Unlink(segs[i]->path()));
     if (fs_->Exists(IndexPathFor(*segs[i]))) SHOAL_RETURN_IF_ERROR(fs_->Unlink(IndexPathFor(*segs[i])));
+    SHOAL_RETURN_IF_ERROR(fs_->Unlink(segs[i]->path()));
   }
   segs.erase(segs.begin(), segs.begin() + static_cast<ptrdiff_t>(drop));
 
@@ -194,11 +224,11 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       force_roll_ = true;
     } else {
       SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, fs_->Open(active_->path(), {.write = true, .direct = direct}));
-      if (!stats_.recovered_clean && active_->committed_end() < active_->capacity()) {
+      if (!stats_.recovered_clean && active_->committed_end() < active_->allocated()) {
         // Zero everything past the last good frame, so no stale bytes from the torn
         // write can ever line up behind frames written from here on.
         SHOAL_RETURN_IF_ERROR(fs_->Truncate(wfd.get(), active_->committed_end()));
-        SHOAL_RETURN_IF_ERROR(fs_->Fallocate(wfd.get(), 0, active_->capacity()));
+        SHOAL_RETURN_IF_ERROR(fs_->Fallocate(wfd.get(), 0, active_->allocated()));
         SHOAL_RETURN_IF_ERROR(fs_->Fdatasync(wfd.get()));
       }
       active_->set_write_fd(std::move(wfd));
