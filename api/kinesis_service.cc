@@ -829,7 +829,7 @@ struct KinesisService::Impl {
   static bool ValidTagText(std::string_view s) {
     for (unsigned char c : s) {
       if (c >= 0x80) continue;  // Unicode letters: accepted
-      if (std::isalnum(c) || std::isspace(c) || std::strchr("_./=+-%@", c)) continue;
+      if (c != 0 && (std::isalnum(c) || std::isspace(c) || std::strchr("_./=+-%@", c))) continue;
       return false;
     }
     return true;

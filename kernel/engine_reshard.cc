@@ -109,8 +109,11 @@ Status Engine::MergeShards(std::string_view name, uint32_t a, uint32_t b) {
   if (!sb) return NoSuchShard(s.meta, b);
   if (sa->closed) return ShardClosedError(s.meta, a);
   if (sb->closed) return ShardClosedError(s.meta, b);
-  const bool adjacent = a != b && ((sa->range.end.value + 1 == sb->range.start.value) ||
-                                   (sb->range.end.value + 1 == sa->range.start.value));
+  // end + 1 == start, written so the last shard (end = 2^128 - 1) never wraps to 0.
+  auto touches = [](const HashKeyRange& lo, const HashKeyRange& hi) {
+    return lo.end < HashKey::Max() && lo.end.value + 1 == hi.start.value;
+  };
+  const bool adjacent = a != b && (touches(sa->range, sb->range) || touches(sb->range, sa->range));
   if (!adjacent)
     return Status::Make(Code::kInvalidArgument,
                         "Shards {} and {} in stream {} are not an adjacent pair of shards eligible for merging",

@@ -92,6 +92,8 @@ class Segment {
   int64_t created_ms = 0;
   // True once a sealed .idx exists for this segment (or it was written by Seal).
   std::atomic<bool> sealed{false};
+  // True once retention dropped it: a seal still queued for it must not write its index.
+  std::atomic<bool> trimmed{false};
 
  private:
   const std::string path_;

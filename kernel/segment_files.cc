@@ -148,6 +148,10 @@ Status ExtendSegmentFile(io::FileSystem& fs, Segment& seg, uint64_t want) {
 }
 
 Status SealSegmentFiles(io::FileSystem& fs, Segment& seg) {
+  if (seg.trimmed.load(std::memory_order_acquire)) {
+    seg.write_fd().Reset();  // retention dropped it; its files are (being) unlinked
+    return Status::Ok();
+  }
   io::UniqueFd& fd = seg.write_fd();
   if (!fd.valid()) {
     SHOAL_ASSIGN_OR_RETURN(fd, fs.Open(seg.path(), {.write = true}));

@@ -55,7 +55,8 @@ ShardLog::ShardLog(std::string dir, LogOptions options, std::shared_ptr<LogWrite
       writer_(std::move(writer)),
       fs_(std::move(fs)),
       filling_(std::make_unique<Group>()),
-      spare_(std::make_shared<SpareSlot>()) {}
+      spare_(std::make_shared<SpareSlot>()),
+      bg_(std::make_shared<BackgroundState>()) {}
 
 Result<std::unique_ptr<ShardLog>> ShardLog::Open(std::string dir, LogOptions options,
                                                  std::shared_ptr<LogWriter> writer) {
@@ -163,6 +164,7 @@ void ShardLog::Append(std::span<const RecordIn> records, AppendCompletion* done)
   std::unique_lock lk(mu_);
   auto refuse = [&]() -> bool {
     Status st;
+    if (failed_.ok() && bg_->failed.load(std::memory_order_acquire)) FailLocked(bg_->Get());
     if (!failed_.ok()) st = failed_;
     else if (sealed_) st = Status(Code::kClosed, "the shard log is sealed; it accepts no appends");
     else if (closed_) st = Status(Code::kClosed, "the shard log is closed");
@@ -332,7 +334,10 @@ void ShardLog::WriteDone(Group* g, const Status& st) {
 // Syncer thread
 
 int64_t ShardLog::NextSyncDueMs() const {
-  if (options_.durability != Durability::kInterval || unsynced_segments_.empty()) return INT64_MAX;
+  // After a failed write or fdatasync there is nothing to retry (fsyncgate): no sync is due.
+  if (options_.durability != Durability::kInterval || unsynced_segments_.empty() ||
+      write_failed_.load(std::memory_order_relaxed))
+    return INT64_MAX;
   return last_sync_ms_ + options_.interval_ms;
 }
 
@@ -356,7 +361,7 @@ bool ShardLog::CollectSyncFds(std::span<Group* const> groups, int64_t now_ms,
     case Durability::kInterval: want = rolled || now_ms >= last_sync_ms_ + options_.interval_ms; break;
     case Durability::kNone: want = false; break;
   }
-  if (!want || unsynced_segments_.empty()) return false;
+  if (!want || unsynced_segments_.empty() || write_failed_.load(std::memory_order_relaxed)) return false;
   for (const SegmentPtr& seg : unsynced_segments_) fds->push_back(seg->write_fd().get());
   return true;
 }
@@ -364,6 +369,7 @@ bool ShardLog::CollectSyncFds(std::span<Group* const> groups, int64_t now_ms,
 void ShardLog::SyncDone(const Status& st) {
   if (!st.ok()) {
     write_failed_.store(true, std::memory_order_relaxed);
+    unsynced_segments_.clear();  // retrying an fdatasync after EIO proves nothing
     std::lock_guard lk(mu_);
     FailLocked(st);
     return;
@@ -405,12 +411,13 @@ void ShardLog::CompleteGroup(Group* gp, const Status& status) {
       std::erase(segments_, old);
     }
     auto fs = fs_;
-    writer_->Schedule([fs, old] {
+    auto bg = bg_;
+    writer_->Schedule([fs, old, bg] {
       if (old->empty()) {
         old->write_fd().Reset();
         fs->Unlink(old->path()).IgnoreError();
       } else {
-        SealSegmentFiles(*fs, *old).IgnoreError();
+        bg->Report(SealSegmentFiles(*fs, *old));
       }
     });
   }
@@ -677,7 +684,11 @@ Status ShardLog::TrimBefore(uint64_t offset) {
     std::lock_guard lk(seg_mu_);
     size_t n = 0;
     // Never the last (active) segment.
-    while (n + 1 < segments_.size() && segments_[n]->committed_next() <= meta_.start_offset) ++n;
+    // A segment may go once the next one starts at or below the start offset: the next
+    // one's base is this one's final end, even while this one's last group is still
+    // being fsynced and published (its committed_next lags behind).
+    while (n + 1 < segments_.size() && segments_[n + 1]->base_offset() <= meta_.start_offset) ++n;
+    for (size_t i = 0; i < n; ++i) segments_[i]->trimmed.store(true, std::memory_order_release);
     dropped.assign(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(n));
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(n));
   }
@@ -778,6 +789,13 @@ Status ShardLog::Close() {
   }
   writer_->DrainBackground();
   if (!flushed.ok()) return flushed;
+  if (bg_->failed.load()) {
+    // A rolled segment's seal (its only fdatasync in kNone mode) failed: its data may not
+    // be durable, so no CLEAN marker; the next open verifies the files.
+    std::lock_guard lk(mu_);
+    FailLocked(bg_->Get());
+    return failed_;
+  }
   if (sealed()) return Status::Ok();
   for (const SegmentPtr& s : unsynced_segments_) SHOAL_RETURN_IF_ERROR(fs_->Fdatasync(s->write_fd().get()));
   unsynced_segments_.clear();

@@ -14,9 +14,10 @@
 // (in kAlways mode: before its fdatasync completed), and never a torn one.
 //
 // Failures: a failed write or fdatasync leaves the on-disk tail unknown (fsyncgate), so
-// the log becomes failed: every later append gets Code::kFailed (or the original
-// kNoSpace / kIOError) until the log is closed and reopened, which verifies the tail
-// and truncates what was not written whole. Reads keep working.
+// the log becomes failed: every later append gets Code::kNoSpace (disk full) or
+// Code::kFailed (anything else; the message names the original error) until the log is
+// closed and reopened, which verifies the tail and truncates what was not written whole.
+// Reads keep working.
 #pragma once
 
 #include <atomic>
@@ -182,6 +183,7 @@ class ShardLog {
   struct Waiter;
   struct Group;
   class SpareSlot;
+  struct BackgroundState;
 
   ShardLog(std::string dir, LogOptions options, std::shared_ptr<LogWriter> writer,
            std::shared_ptr<io::FileSystem> fs);
@@ -247,6 +249,7 @@ class ShardLog {
   bool synced_in_round_ = false;
   bool write_registered_ = false;      // registered with writer_
   std::shared_ptr<SpareSlot> spare_;
+  std::shared_ptr<BackgroundState> bg_;
   uint64_t next_ordinal_ = 1;
 
   // Read side.

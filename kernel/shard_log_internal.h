@@ -54,4 +54,23 @@ class ShardLog::SpareSlot {
   Status error;
 };
 
+// Errors of background work done for one log (sealing rolled segments), reported to the
+// log's next append and to Close(): in kNone mode a seal's fdatasync is the only one a
+// segment gets, so its failure must not pass silently.
+struct ShardLog::BackgroundState {
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  Status status;
+  void Report(const Status& st) {
+    if (st.ok()) return;
+    std::lock_guard lk(mu);
+    if (status.ok()) status = st;
+    failed.store(true, std::memory_order_release);
+  }
+  Status Get() {
+    std::lock_guard lk(mu);
+    return status;
+  }
+};
+
 }  // namespace shoal

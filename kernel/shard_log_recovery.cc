@@ -2,6 +2,8 @@
 // CLEAN marker, scan only what has neither, truncate a torn tail.
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "kernel/log_writer.h"
 #include "kernel/segment_files.h"
 #include "kernel/shard_log.h"
@@ -36,6 +38,12 @@ Status ShardLog::Recover() {
   if (have_meta) {
     SHOAL_ASSIGN_OR_RETURN(std::string bytes, io::ReadWholeFile(*fs_, dir_ + "/log.meta"));
     SHOAL_ASSIGN_OR_RETURN(meta_, format::DecodeMeta(bytes, dir_ + "/log.meta"));
+  } else if (!ordinals.empty()) {
+    // Segments without their log.meta: the start offset (trimmed records must never come
+    // back) and the sealed flag are unknown. Guessing 0 / unsealed would resurrect data.
+    return Status::Make(Code::kCorruption,
+                        "{}/log.meta is missing but segment files exist; restore it (or move "
+                        "the directory away) before opening the log", dir_);
   } else {
     meta_ = format::LogMeta{};
     SHOAL_RETURN_IF_ERROR(PersistMeta());
@@ -82,7 +90,22 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
   std::vector<SegmentPtr> segs;
   std::vector<SegmentPtr> to_seal;  // complete segments that lack their .idx
   std::vector<uint64_t> dropped;    // ordinals that follow a torn tail
-  uint64_t expected = UINT64_MAX;
+  uint64_t expected = UINT64_MAX;   // where the next non-empty segment must start
+  bool prev_trusted = false;        // the previous segment's end is durable (index/CLEAN)
+  std::string prev_path;
+  auto drop_from = [&](size_t i, const std::string& why) -> Status {
+    // Everything from ordinal index i on follows a torn write and goes — unless a later
+    // segment was sealed: then its data was durable, and this is damage, not a torn tail.
+    for (size_t j = i; j < ordinals.size(); ++j)
+      if (fs_->Exists(dir_ + "/" + format::IndexFileName(ordinals[j])))
+        return Status::Make(Code::kCorruption,
+                            "{}; but segment {} is sealed, so its records were durable: refusing "
+                            "to drop them. Restore the damaged file, or move it and everything "
+                            "after it away to keep the records before it",
+                            why, format::SegmentFileName(ordinals[j]));
+    for (size_t j = i; j < ordinals.size(); ++j) dropped.push_back(ordinals[j]);
+    return Status::Ok();
+  };
   for (size_t i = 0; i < ordinals.size(); ++i) {
     const uint64_t ord = ordinals[i];
     SegmentSpec spec = Spec(ord, options_.segment_bytes);
@@ -92,22 +115,19 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       SHOAL_RETURN_IF_ERROR(fs_->WaitForNoWriters(SegmentPath(dir_, ord), 10000));
     }
     SHOAL_ASSIGN_OR_RETURN(SegmentPtr seg, OpenSegmentFile(*fs_, spec));
-    bool restored = false;
+    bool trusted = false;
     bool bad_index = false;
+    ScanResult scan;
     if (fs_->Exists(idx_path)) {
       SHOAL_ASSIGN_OR_RETURN(std::string bytes, io::ReadWholeFile(*fs_, idx_path));
       format::SegmentSummary s;
       std::string entries;
       Status st = format::DecodeIndex(bytes, idx_path, &s, &entries);
       if (st.ok() && s.ordinal == static_cast<uint32_t>(ord) && s.end_pos <= seg->allocated()) {
-        if (expected != UINT64_MAX && s.base_offset != expected && s.next_offset != s.base_offset)
-          return Status::Make(Code::kCorruption,
-                              "{}: sealed segment starts at offset {} but the previous one ends "
-                              "at {}; records are missing", seg->path(), s.base_offset, expected);
         seg->Restore(s, reinterpret_cast<const format::IndexEntry*>(entries.data()),
                      entries.size() / format::kIndexEntrySize);
         seg->sealed.store(true);
-        restored = true;
+        trusted = true;
       } else {
         bad_index = true;  // derived data: rebuild it from the segment below
       }
@@ -118,12 +138,12 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
                    clean_entries.size() / format::kIndexEntrySize);
       seg->bytes_since_index = interval;
       stats_.recovered_clean = true;
-      restored = true;
+      trusted = true;
     }
-    if (!restored) {
+    if (!trusted) {
       SHOAL_ASSIGN_OR_RETURN(
-          ScanResult scan,
-          ScanSegmentFile(*fs_, *seg, expected, meta_.start_offset, interval));
+          scan, ScanSegmentFile(*fs_, *seg, UINT64_MAX,
+                                expected == UINT64_MAX ? meta_.start_offset : expected, interval));
       if (seg->empty() && !scan.torn && i + 1 < ordinals.size()) {
         // An empty segment in front of others (a roll whose unlink never ran, or a spare
         // left behind): it holds nothing and must not decide where the next one starts.
@@ -135,27 +155,53 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
                             "{}: sealed segment is damaged at byte {} ({}) and its index is "
                             "unreadable; restore the file or trim the log past it",
                             seg->path(), scan.bad_pos, scan.reason);
-      if (bad_index) to_seal.push_back(seg);  // rewrite the index
-      if (scan.torn) {
-        // A torn tail: the crash hit an unsynced write. Whatever follows it was written
-        // later and cannot be trusted in order, so it goes too — unless a later segment
-        // was sealed: then its data was durable and this is damage, not a torn write.
-        for (size_t j = i + 1; j < ordinals.size(); ++j)
-          if (fs_->Exists(dir_ + "/" + format::IndexFileName(ordinals[j])))
-            return Status::Make(Code::kCorruption,
-                                "{}: damaged at byte {} ({}) but later segment {} is sealed; "
-                                "refusing to drop sealed data. Restore the file, or move the "
-                                "damaged segment and everything after it away to keep the "
-                                "records before it", seg->path(), scan.bad_pos, scan.reason,
-                                format::SegmentFileName(ordinals[j]));
-        stats_.recovered_truncated_bytes += seg->allocated() - scan.bad_pos;
-        for (size_t j = i + 1; j < ordinals.size(); ++j) dropped.push_back(ordinals[j]);
-        segs.push_back(seg);
+      trusted = bad_index && !scan.torn;  // a sealed segment whose data checks out
+    }
+    // Continuity: each segment starts where the previous one ended. A gap is fine only
+    // below the persisted start offset (trimmed records).
+    if (!seg->empty()) {
+      const uint64_t base = seg->base_offset();
+      const uint64_t want = expected == UINT64_MAX ? meta_.start_offset : expected;
+      const bool trimmed_gap = base > want && base <= meta_.start_offset;
+      if (base != want && !trimmed_gap && !(expected == UINT64_MAX && base < want)) {
+        if (expected == UINT64_MAX)
+          return Status::Make(Code::kCorruption,
+                              "{}: the log's first segment starts at offset {} but its start "
+                              "offset is {}; records [{}, {}) are missing (was a segment file "
+                              "deleted?)", seg->path(), base, want, want, base);
+        if (prev_trusted || trusted)
+          return Status::Make(Code::kCorruption,
+                              "{}: starts at offset {} but {} ends at {}; records [{}, {}) are "
+                              "{} (was a segment file deleted?)",
+                              seg->path(), base, prev_path, expected, std::min(base, expected),
+                              std::max(base, expected), base > expected ? "missing" : "duplicated");
+        // The previous segment lost an unsynced tail (a crash in a non-durable mode): what
+        // follows was written after it and goes too.
+        SHOAL_RETURN_IF_ERROR(drop_from(i, fmt::format("{}: does not follow {} (offset {} after {})",
+                                                       seg->path(), prev_path, base, expected)));
         break;
       }
-      if (i + 1 < ordinals.size() && !seg->empty() && !bad_index) to_seal.push_back(seg);
     }
-    expected = seg->committed_next();
+    if (scan.torn) {
+      SHOAL_RETURN_IF_ERROR(drop_from(i + 1, fmt::format("{}: damaged at byte {} ({})", seg->path(),
+                                                         scan.bad_pos, scan.reason)));
+      stats_.recovered_truncated_bytes += seg->allocated() - scan.bad_pos;
+      segs.push_back(seg);
+      break;
+    }
+    if (bad_index || (!seg->sealed.load() && i + 1 < ordinals.size() && !seg->empty()))
+      to_seal.push_back(seg);  // complete, but its index is missing or bad
+    if (!seg->empty()) {
+      expected = seg->committed_next();
+      prev_trusted = trusted;
+      prev_path = seg->path();
+    }
+    segs.push_back(seg);
+  }
+  if (segs.empty()) {
+    // Every segment was dropped: start over in a new one.
+    SHOAL_ASSIGN_OR_RETURN(SegmentPtr seg, CreateSegmentFile(*fs_, Spec(ordinals.back() + 1, options_.segment_bytes)));
+    seg->Activate(expected == UINT64_MAX ? meta_.start_offset : expected, 0);
     segs.push_back(seg);
   }
   // Index first: a crash between the two unlinks must never leave an index whose
@@ -165,7 +211,7 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
     if (fs_->Exists(idx)) SHOAL_RETURN_IF_ERROR(fs_->Unlink(idx));
     SHOAL_RETURN_IF_ERROR(fs_->Unlink(SegmentPath(dir_, ord)));
   }
-  next_ordinal_ = ordinals.back() + 1;
+  next_ordinal_ = std::max(ordinals.back(), segs.back()->ordinal()) + 1;
 
   // Trailing empty segments: keep the first as the spare, delete the rest, so a reopen
   // does not leave one more segment behind every time (Redpanda #4057).
@@ -197,12 +243,9 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
 
   // Apply the persisted logical start: segments wholly below it are gone for good.
   SegmentPtr last = segs.back();
-  if (last->committed_next() < meta_.start_offset) {
-    // The tail was lost (a crash in a non-durable mode) below a trim point: resume there.
-    meta_.start_offset = last->committed_next();
-    SHOAL_RETURN_IF_ERROR(PersistMeta());
-    start_offset_.store(meta_.start_offset, std::memory_order_release);
-  }
+  // The tail may have been lost (a crash in a non-durable mode) below a persisted trim
+  // point. The start never moves back: appends resume at it, in a new segment.
+  const bool resume_at_start = last->committed_next() < meta_.start_offset;
   size_t drop = 0;
   while (drop + 1 < segs.size() && segs[drop]->committed_next() <= meta_.start_offset) ++drop;
   for (size_t i = 0; i < drop; ++i) {
@@ -212,7 +255,7 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
   }
   segs.erase(segs.begin(), segs.begin() + static_cast<ptrdiff_t>(drop));
 
-  next_offset_ = last->committed_next();
+  next_offset_ = resume_at_start ? meta_.start_offset : last->committed_next();
   for (const SegmentPtr& s : segs)
     if (!s->empty()) last_ts_ = std::max(last_ts_, s->last_ts());
   segments_ = segs;
@@ -233,13 +276,15 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       }
       active_->set_write_fd(std::move(wfd));
       if (direct && active_->committed_end() % io::kDirectAlign != 0) force_roll_ = true;
+      if (resume_at_start && !active_->empty()) force_roll_ = true;
       if (active_->empty() && active_->base_offset() != next_offset_)
         active_->Activate(next_offset_, last_ts_);
     }
   }
   for (const SegmentPtr& s : to_seal) {
     auto fs = fs_;
-    writer_->Schedule([fs, s] { SealSegmentFiles(*fs, *s).IgnoreError(); });
+    auto bg = bg_;
+    writer_->Schedule([fs, s, bg] { bg->Report(SealSegmentFiles(*fs, *s)); });
   }
   return Status::Ok();
 }
