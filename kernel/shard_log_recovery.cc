@@ -132,8 +132,9 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
         bad_index = true;  // derived data: rebuild it from the segment below
       }
     } else if (have_clean && clean.ordinal == static_cast<uint32_t>(ord) &&
-               clean.end_pos <= seg->allocated() &&
-               (expected == UINT64_MAX || clean.base_offset == expected)) {
+               clean.end_pos <= seg->allocated()) {
+      // CLEAN is removed before the first write after an open, so one that is present
+      // describes its segment exactly; continuity with its neighbours is checked below.
       seg->Restore(clean, reinterpret_cast<const format::IndexEntry*>(clean_entries.data()),
                    clean_entries.size() / format::kIndexEntrySize);
       seg->bytes_since_index = interval;
