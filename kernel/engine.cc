@@ -143,6 +143,8 @@ void Engine::InitLimits(Shard& sh) {
   sh.read_bytes = std::make_unique<TokenBucket>(clock_.get(), KinesisLimits::ReadBytes());
   sh.read_calls = std::make_unique<TokenBucket>(
       clock_.get(), TokenBucket::Options{KinesisLimits::kReadCallsPerSecond, KinesisLimits::kReadCallsBurst});
+  sh.iterator_calls = std::make_unique<TokenBucket>(
+      clock_.get(), TokenBucket::Options{KinesisLimits::kIteratorCallsPerSecond, KinesisLimits::kIteratorCallsBurst});
 }
 
 Status Engine::OpenStreamShards(Stream& s) {
@@ -366,9 +368,27 @@ Status Engine::SetRetention(std::string_view name, int hours, bool increase) {
   if (increase) {
     // Records that already aged out under the old period stay gone: make that permanent
     // (persisted start offsets) before the longer period takes effect.
-    const int64_t cutoff = clock_->NowMs() - int64_t{m.retention_hours} * 3600 * 1000;
+    const int64_t now = clock_->NowMs();
+    const int64_t cutoff = VisibleSinceMs(now, m.retention_hours);
     for (auto& [i, sh] : s->shards)
       if (sh->log) SHOAL_RETURN_IF_ERROR(sh->log->TrimOlderThan(cutoff));
+    // Closed shards that already expired under the old period stay expired.
+    const int64_t old_ms = int64_t{m.retention_hours} * 3600 * 1000;
+    std::vector<uint32_t> expired;
+    for (const ShardMeta& sh : m.shards)
+      if (sh.closed && now - sh.closed_ms >= old_ms) expired.push_back(sh.index);
+    std::erase_if(m.shards, [&](const ShardMeta& sh) {
+      return std::find(expired.begin(), expired.end(), sh.index) != expired.end();
+    });
+    m.retention_hours = hours;
+    SHOAL_RETURN_IF_ERROR(Commit(m));
+    s->meta = m;
+    for (uint32_t i : expired) {
+      if (Shard* sh = s->Find(i); sh && sh->log) sh->log.reset();
+      s->shards.erase(i);
+      RemoveTreeLater(ShardDir(m, i));
+    }
+    return Status::Ok();
   }
   m.retention_hours = hours;
   SHOAL_RETURN_IF_ERROR(Commit(m));
@@ -469,7 +489,7 @@ void Engine::SweepRetention() {
       if (s->gone) continue;
       retention_ms = int64_t{s->meta.retention_hours} * 3600 * 1000;
       for (auto& [i, sh] : s->shards) {
-        if (sh->log) sh->log->TrimOlderThan(now - retention_ms).IgnoreError();
+        if (sh->log) sh->log->TrimOlderThan(VisibleSinceMs(now, s->meta.retention_hours)).IgnoreError();
         // A closed shard expires once its last record can no longer be visible.
         if (sh->meta.closed && now - sh->meta.closed_ms >= retention_ms) expired.push_back(i);
       }

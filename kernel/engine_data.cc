@@ -30,8 +30,16 @@ struct PutScratch {
   std::vector<RecordIn> recs;
   std::vector<uint32_t> rec_index;
   std::vector<size_t> group_start;
+  std::vector<ShardIdentity> ids;                   // of each shard in `shards`
 };
 thread_local PutScratch tls_put;
+
+// Unicode code points in UTF-8 text: Kinesis counts partition keys in characters.
+size_t Utf8Chars(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
 
 bool Writable(const StreamMeta& m) {
   return m.status == StreamStatus::kActive || m.status == StreamStatus::kUpdating;
@@ -71,9 +79,10 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   for (uint32_t i = 0; i < records.size(); ++i) {
     const PutInput& r = records[i];
     PutOutput& o = out[i];
-    if (r.partition_key.empty() || r.partition_key.size() > 256) {
+    const size_t key_chars = Utf8Chars(r.partition_key);
+    if (key_chars == 0 || key_chars > 256) {
       o.status = Status::Make(Code::kInvalidArgument, "PartitionKey must be 1 to 256 characters, got {}",
-                              r.partition_key.size());
+                              key_chars);
       continue;
     }
     if (r.data.size() + r.partition_key.size() > options_.max_record_bytes) {
@@ -112,22 +121,26 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   }
   sc.group_start.push_back(sc.recs.size());
   std::vector<PutWaiter> waiters(sc.shards.size());
+  sc.ids.clear();
   for (size_t g = 0; g < sc.shards.size(); ++g) {
     auto* sh = static_cast<Shard*>(sc.shards[g]);
+    sc.ids.push_back(sh->identity());
     std::span<const RecordIn> span(sc.recs.data() + sc.group_start[g], sc.group_start[g + 1] - sc.group_start[g]);
     sh->log->Append(span, &waiters[g]);
   }
-  for (PutWaiter& w : waiters) w.Wait();
+  // The appends are in: a reshard may proceed now (it quiesces the logs, which waits for
+  // them), so the stream lock is not held across the fdatasync wait. From here on only the
+  // copies in `sc` are used: the Shard objects may go away with a concurrent delete.
   lk.unlock();
+  for (PutWaiter& w : waiters) w.Wait();
   // 3. Results: sequence numbers are a pure function of (shard, offset, arrival).
   for (size_t g = 0; g < sc.shards.size(); ++g) {
-    auto* sh = static_cast<Shard*>(sc.shards[g]);
     const AppendResult& r = waiters[g].result;
-    const ShardIdentity id = sh->identity();
+    const ShardIdentity id = sc.ids[g];
     for (size_t k = sc.group_start[g]; k < sc.group_start[g + 1]; ++k) {
       PutOutput& o = out[sc.rec_index[k]];
-      o.shard_index = sh->meta.index;
-      o.shard_id = FormatShardId(ShardIndex{sh->meta.index});
+      o.shard_index = id.index.value;
+      o.shard_id = FormatShardId(id.index);
       if (!r.status.ok()) {
         // A shard closed by a reshard between routing and append: the record was not
         // stored; the caller retries it (Kinesis reports InternalFailure the same way).
@@ -158,6 +171,8 @@ Result<ShardPosition> Engine::GetPosition(std::string_view name, uint32_t shard_
   Shard* sh = s.Find(shard_index);
   if (!sh) return ShardNotFound(name, shard_index);
   const std::string shard_id = FormatShardId(ShardIndex{shard_index});
+  if (sh->iterator_calls && !sh->iterator_calls->TryTake(1))
+    return Status::Make(Code::kThrottled, "Rate exceeded for shard {} in stream {}.", shard_id, name);
   const bool seq_type = type == PositionType::kAtSequenceNumber || type == PositionType::kAfterSequenceNumber;
   if (sequence_number && (type == PositionType::kTrimHorizon || type == PositionType::kLatest))
     return Status::Make(Code::kInvalidArgument,
@@ -198,7 +213,18 @@ Result<ShardPosition> Engine::GetPosition(std::string_view name, uint32_t shard_
         // The shard's start marker (counter 0) or end marker.
         pos.offset = parsed->counter == 0 ? 0 : end;
       } else {
+        // Records below *off are below the number and records above it above; the record
+        // at *off compares by its own full number (its arrival second may differ from the
+        // one the caller's number carries).
         pos.offset = *off + (type == PositionType::kAfterSequenceNumber ? 1 : 0);
+        if (sh->log && *off >= start && *off < end) {
+          auto ts = sh->log->TimestampOf(*off);
+          if (ts.ok()) {
+            const SeqParts mine = RecordSeq(sh->identity(), *off, *ts);
+            if (type == PositionType::kAtSequenceNumber && mine < *parsed) pos.offset = *off + 1;
+            if (type == PositionType::kAfterSequenceNumber && *parsed < mine) pos.offset = *off;
+          }
+        }
       }
       pos.offset = std::max(pos.offset, start);  // trimmed: continue at the horizon
       break;
@@ -239,7 +265,7 @@ Result<GetRecordsOutput> Engine::GetRecords(std::string_view name, const ShardPo
     return Status::Make(Code::kThrottled, "Rate exceeded for shard {} in stream {}.",
                         FormatShardId(ShardIndex{pos.shard_index}), name);
   const int64_t now = clock_->NowMs();
-  const int64_t cutoff = now - int64_t{s.meta.retention_hours} * 3600 * 1000;
+  const int64_t cutoff = VisibleSinceMs(now, s.meta.retention_hours);
   GetRecordsOutput out;
   limit = std::clamp<size_t>(limit, 1, KinesisLimits::kMaxGetRecordsRecords);
   uint64_t from = pos.offset;

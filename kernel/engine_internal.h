@@ -1,6 +1,8 @@
 // Engine's private parts shared by its implementation files.
 #pragma once
 
+#include <pthread.h>
+
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -10,17 +12,47 @@
 
 namespace shoal {
 
+// The oldest arrival time still visible under `retention_hours` at `now_ms`: a record is
+// invisible once now - arrival >= retention (spec resharding-and-limits.md §7).
+inline int64_t VisibleSinceMs(int64_t now_ms, int retention_hours) {
+  return now_ms - int64_t{retention_hours} * 3600 * 1000 + 1;
+}
+
+// A reader-writer lock that lets a waiting writer in ahead of new readers. glibc's
+// std::shared_mutex prefers readers, and a stream's puts hold it shared back to back, so
+// a reshard, a retention change or a delete could wait for thousands of puts.
+class WriterPreferringMutex {
+ public:
+  WriterPreferringMutex() {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&lock_, &attr);
+    pthread_rwlockattr_destroy(&attr);
+  }
+  ~WriterPreferringMutex() { pthread_rwlock_destroy(&lock_); }
+  WriterPreferringMutex(const WriterPreferringMutex&) = delete;
+  WriterPreferringMutex& operator=(const WriterPreferringMutex&) = delete;
+  void lock() { pthread_rwlock_wrlock(&lock_); }
+  void unlock() { pthread_rwlock_unlock(&lock_); }
+  void lock_shared() { pthread_rwlock_rdlock(&lock_); }
+  void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+
+ private:
+  pthread_rwlock_t lock_;
+};
+
 struct Engine::Shard {
   ShardMeta meta;
   std::unique_ptr<ShardLog> log;  // null for a closed shard that never held a record
   // Kinesis-emulation limits (null when off).
-  std::unique_ptr<TokenBucket> write_bytes, write_records, read_bytes, read_calls;
+  std::unique_ptr<TokenBucket> write_bytes, write_records, read_bytes, read_calls, iterator_calls;
   ShardIdentity identity() const { return ShardIdentity{ShardIndex{meta.index}, meta.created_s}; }
 };
 
 struct Engine::Stream {
   // Shared: puts, reads, describes. Exclusive: every change of `meta` or `shards`.
-  std::shared_mutex mu;
+  WriterPreferringMutex mu;
   StreamMeta meta;
   std::map<uint32_t, std::unique_ptr<Shard>> shards;  // listed (not expired) shards
   std::vector<Shard*> open;                            // open shards by starting hash key

@@ -353,6 +353,10 @@ Status Engine::ApplyTopology(Stream& s, StreamMeta m, const TopologyEdit& edit,
     InitLimits(*nsh);
     s.shards[sh.index] = std::move(nsh);
   }
+  // Shards quiesced for the edit that stay open (UpdateShardCount leaves shards whose
+  // range already matches a target untouched) take appends again.
+  for (Shard* sh : quiesced)
+    if (!sh->meta.closed) sh->log->Resume();
   s.RebuildRouting();
   return first;
 }

@@ -60,22 +60,27 @@ FrameCheck CheckFrame(const uint8_t* p, size_t avail, bool verify_crc, FrameInfo
   if (len > avail) return FrameCheck::kTruncated;
   if (verify_crc) {
     if (Load32(p + kFrameCrc) != io::Crc32c(p + 8, len - 8)) return FrameCheck::kBadCrc;
-    // Walk the record lengths so later cursors can trust them.
-    const uint8_t* r = p + kFrameHeaderSize;
-    const uint8_t* end = p + len;
-    for (uint32_t i = 0; i < count; ++i) {
-      if (static_cast<size_t>(end - r) < kRecordHeaderSize) return FrameCheck::kBadRecords;
-      uint64_t need = kRecordHeaderSize + uint64_t{Load16(r + kRecKeyLen)} + Load32(r + kRecDataLen);
-      if (need > static_cast<uint64_t>(end - r)) return FrameCheck::kBadRecords;
-      r += need;
-    }
-    // Only zero padding (< one alignment unit, or up to a 4 KiB block in O_DIRECT mode)
-    // may follow the last record; the CRC already vouches for its content.
   }
   info->len = len;
   info->count = count;
   info->base_offset = Load64(p + kFrameBaseOffset);
   info->base_ts = static_cast<int64_t>(Load64(p + kFrameBaseTs));
+  // Walk the record lengths so later cursors can trust them. Only zero padding (less than
+  // one alignment unit, or up to a 4 KiB block in O_DIRECT mode) may follow the last
+  // record; the CRC vouches for its content.
+  if (verify_crc) return CheckRecords(p, *info);
+  return FrameCheck::kOk;
+}
+
+FrameCheck CheckRecords(const uint8_t* p, const FrameInfo& info) {
+  const uint8_t* r = p + kFrameHeaderSize;
+  const uint8_t* end = p + info.len;
+  for (uint32_t i = 0; i < info.count; ++i) {
+    if (static_cast<size_t>(end - r) < kRecordHeaderSize) return FrameCheck::kBadRecords;
+    uint64_t need = kRecordHeaderSize + uint64_t{Load16(r + kRecKeyLen)} + Load32(r + kRecDataLen);
+    if (need > static_cast<uint64_t>(end - r)) return FrameCheck::kBadRecords;
+    r += need;
+  }
   return FrameCheck::kOk;
 }
 

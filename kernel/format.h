@@ -80,7 +80,9 @@ inline constexpr size_t kRecKeyLen = 8;    // u16
 inline constexpr size_t kRecReserved = 10; // u16, 0
 // followed by key bytes, then data bytes (unaligned)
 
-inline constexpr size_t kMaxKeyBytes = 256;   // Kinesis partition keys: 1..256
+// Kinesis partition keys are 1..256 characters; in UTF-8 that is up to 1024 bytes (the
+// key length field is u16).
+inline constexpr size_t kMaxKeyBytes = 1024;
 inline constexpr uint32_t kMaxFrameBytes = 1u << 30;  // sanity bound for scanners
 
 inline constexpr size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
@@ -110,6 +112,10 @@ std::string_view FrameCheckName(FrameCheck c);
 // Checks the frame at p (with `avail` readable bytes): header, length, and (if
 // verify_crc) the CRC and the record layout. On kOk fills *info.
 FrameCheck CheckFrame(const uint8_t* p, size_t avail, bool verify_crc, FrameInfo* info);
+
+// Checks that the records of a frame whose header passed CheckFrame fit it exactly (what
+// CheckFrame does with verify_crc, minus the CRC): NextRecord trusts these lengths.
+FrameCheck CheckRecords(const uint8_t* frame, const FrameInfo& info);
 
 // Walks the records of a checked frame.
 struct RecordCursor {

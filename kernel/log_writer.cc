@@ -75,6 +75,20 @@ void LogWriter::Unregister(ShardLog* log) {
   std::erase(dirty_, log);
 }
 
+void LogWriter::NoteClosed(const std::string& dir) {
+  std::lock_guard lk(mu_);
+  if (std::find(closed_dirs_.begin(), closed_dirs_.end(), dir) == closed_dirs_.end())
+    closed_dirs_.push_back(dir);
+}
+
+bool LogWriter::TakeClosed(const std::string& dir) {
+  std::lock_guard lk(mu_);
+  auto it = std::find(closed_dirs_.begin(), closed_dirs_.end(), dir);
+  if (it == closed_dirs_.end()) return false;
+  closed_dirs_.erase(it);
+  return true;
+}
+
 void LogWriter::MarkDirty(ShardLog* log) {
   bool wake;
   {

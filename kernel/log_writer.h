@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -68,6 +69,11 @@ class LogWriter {
   void Unregister(ShardLog* log);
   // The log has staged data (cheap; may be called with the log's mutex held).
   void MarkDirty(ShardLog* log);
+  // Directories whose log this writer closed: reopening one needs no wait for another
+  // process's in-flight writes (the read lease can stay refused for a moment after this
+  // process's own io_uring writes, with no other writer).
+  void NoteClosed(const std::string& dir);
+  bool TakeClosed(const std::string& dir);
   void RunFlusher();
   void RunSyncer();
   void RunBackground();
@@ -90,6 +96,8 @@ class LogWriter {
   int started_ = 0;
   Status start_status_;
   WriterStats stats_;
+
+  std::vector<std::string> closed_dirs_;  // guarded by mu_
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -21,12 +21,11 @@ std::string IndexPathFor(const Segment& seg) {
   return p.substr(0, p.size() - 4) + ".idx";
 }
 
-static Result<io::UniqueFd> OpenWriteFd(io::FileSystem& fs, const std::string& path, bool direct) {
+Result<io::UniqueFd> OpenSegmentWriteFd(io::FileSystem& fs, const std::string& path, bool direct) {
   auto r = fs.Open(path, {.write = true, .direct = direct});
-  if (!r.ok() && direct)
-    return Status::Make(Code::kInvalidArgument,
-                        "{}; O_DIRECT is not supported here, use write mode 'buffered'",
-                        r.status().message());
+  // File systems without O_DIRECT (tmpfs, some FUSE) refuse it with EINVAL: write through
+  // the page cache instead. Frames stay padded to 4 KiB, which is harmless there.
+  if (!r.ok() && direct) return fs.Open(path, {.write = true});
   return r;
 }
 
@@ -50,7 +49,7 @@ Result<SegmentPtr> CreateSegmentFile(io::FileSystem& fs, const SegmentSpec& spec
       std::min(spec.capacity, std::max<uint64_t>(spec.initial_alloc, format::kSegmentHeaderSize)),
       IndexCapacityFor(spec.capacity, spec.index_interval));
   seg->created_ms = now;
-  SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, OpenWriteFd(fs, path, spec.direct));
+  SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, OpenSegmentWriteFd(fs, path, spec.direct));
   seg->set_write_fd(std::move(wfd));
   return seg;
 }

@@ -31,6 +31,10 @@ std::string IndexPathFor(const Segment& seg);
 // background thread: fallocate can take milliseconds (Redpanda #376).
 Result<SegmentPtr> CreateSegmentFile(io::FileSystem& fs, const SegmentSpec& spec);
 
+// Opens a segment file for writing, with O_DIRECT if `direct` and the file system allows
+// it (falls back to buffered writes where it does not, e.g. tmpfs).
+Result<io::UniqueFd> OpenSegmentWriteFd(io::FileSystem& fs, const std::string& path, bool direct);
+
 // Opens an existing segment: checks its header. Its capacity is max(file size,
 // spec.capacity); its allocated size is the file size.
 Result<SegmentPtr> OpenSegmentFile(io::FileSystem& fs, const SegmentSpec& spec);

@@ -96,6 +96,7 @@ ShardLog::~ShardLog() {
   // after the caller may have reopened it.
   writer_->DrainBackground();
   CloseWriteFds();
+  writer_->NoteClosed(dir_);
 }
 
 void ShardLog::CloseWriteFds() {
@@ -453,6 +454,9 @@ void ShardLog::CompleteGroup(Group* gp, const Status& status) {
     }
     const Waiter& last = g.frames.back();
     const uint64_t next = last.first_offset + last.count;
+    // This round's fdatasync covered the group: durable before anyone hears of it.
+    if (synced_in_round_ && !write_failed_.load(std::memory_order_relaxed))
+      durable_next_.store(next, std::memory_order_release);
     // A segment's first timestamp is its first record's, not the one it was activated with.
     if (seg.empty()) seg.SetFirstTimestamp(g.frames.front().first_ts);
     seg.Publish(g.file_pos + g.buf.size(), next, last.last_ts);
@@ -576,27 +580,57 @@ Status ShardLog::Read(uint64_t from, size_t max_records, size_t max_bytes, ReadB
   if (from > end)
     return Status::Make(Code::kOutOfRange, "offset {} is past the log's end offset {}", from, end);
   uint64_t off = from;
-  while (off < end && out->records.size() < max_records &&
-         (out->bytes < max_bytes || out->records.empty())) {
+  auto want_more = [&] {
+    return out->records.size() < max_records && (out->bytes < max_bytes || out->records.empty());
+  };
+  // Retention may drop the segment under a reader between the checks above and here: that
+  // is the "trimmed" answer, not an error.
+  auto trimmed_under_us = [&](Status st) -> Status {
+    if (off < start_offset()) {
+      if (!out->records.empty()) return Status::Ok();
+      return Status::Make(Code::kOutOfRange,
+                          "offset {} is below the log's start offset {} (trimmed by retention)",
+                          off, start_offset());
+    }
+    return st;
+  };
+  while (off < end && want_more()) {
     SegmentPtr seg = FindSegment(off);
-    if (!seg) return Status::Make(Code::kInternal, "{}: no segment holds offset {}", dir_, off);
-    SHOAL_ASSIGN_OR_RETURN(const uint8_t* data, seg->MappedData(*fs_));
+    if (!seg) {
+      Status st = trimmed_under_us(Status::Make(Code::kInternal, "{}: no segment holds offset {}", dir_, off));
+      if (st.ok()) break;
+      return st;
+    }
+    auto mapped = seg->MappedData(*fs_);
+    if (!mapped.ok()) {
+      Status st = trimmed_under_us(mapped.status());
+      if (st.ok()) break;
+      return st;
+    }
+    const uint8_t* data = *mapped;
     if (out->pins.empty() || out->pins.back() != seg) out->pins.push_back(seg);
     uint64_t pos = seg->SeekOffset(off);
     const uint64_t seg_end = seg->committed_end();
     const uint64_t seg_next = std::min(seg->committed_next(), end);
     bool stop = false;
-    while (pos < seg_end && off < seg_next && !stop) {
+    uint64_t expect = UINT64_MAX;  // base offset the next frame must have
+    while (pos < seg_end && off < seg_next && !stop && want_more()) {
       format::FrameInfo fi;
       // Frames wholly before `off` are skipped on their header alone.
       format::FrameCheck c = format::CheckFrame(data + pos, seg_end - pos, false, &fi);
-      if (c == format::FrameCheck::kOk && fi.next_offset() > off && options_.verify_crc_on_read)
-        c = format::CheckFrame(data + pos, seg_end - pos, true, &fi);
+      const bool wanted = c == format::FrameCheck::kOk && fi.next_offset() > off;
+      if (wanted && options_.verify_crc_on_read) c = format::CheckFrame(data + pos, seg_end - pos, true, &fi);
+      else if (wanted) c = format::CheckRecords(data + pos, fi);  // never trust lengths unchecked
+      // Frames follow each other: the first one scanned starts at or before `off`.
+      if (c == format::FrameCheck::kOk &&
+          (expect == UINT64_MAX ? fi.base_offset > off : fi.base_offset != expect))
+        c = format::FrameCheck::kBadHeader;
       if (c != format::FrameCheck::kOk)
         return Status::Make(Code::kCorruption,
                             "{}: {} at byte {} while reading offset {}; the segment is damaged",
                             seg->path(), format::FrameCheckName(c), pos, off);
-      if (fi.next_offset() > off) {
+      expect = fi.next_offset();
+      if (wanted) {
         format::RecordCursor cur = format::Records(data + pos, fi);
         format::RawRecord r;
         while (format::NextRecord(cur, &r)) {
@@ -614,7 +648,7 @@ Status ShardLog::Read(uint64_t from, size_t max_records, size_t max_bytes, ReadB
       }
       pos += fi.len;
     }
-    if (stop) break;
+    if (stop || !want_more()) break;
     if (off < end && pos >= seg_end && off >= seg->committed_next()) continue;  // next segment
     if (off < seg_next) break;  // defensive: no progress possible
   }
@@ -628,7 +662,12 @@ Result<uint64_t> ShardLog::OffsetForTimestamp(int64_t ts_ms) const {
   for (const SegmentPtr& seg : SnapshotSegments()) {
     if (seg->empty() || seg->committed_next() <= start) continue;
     if (seg->last_ts() < ts_ms) continue;
-    SHOAL_ASSIGN_OR_RETURN(const uint8_t* data, seg->MappedData(*fs_));
+    auto mapped = seg->MappedData(*fs_);
+    if (!mapped.ok()) {
+      if (seg->trimmed.load() || seg->committed_next() <= start_offset()) continue;  // dropped under us
+      return mapped.status();
+    }
+    const uint8_t* data = *mapped;
     uint64_t pos = seg->SeekTimestamp(ts_ms);
     const uint64_t seg_end = seg->committed_end();
     while (pos < seg_end) {

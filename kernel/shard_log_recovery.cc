@@ -106,11 +106,12 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
     for (size_t j = i; j < ordinals.size(); ++j) dropped.push_back(ordinals[j]);
     return Status::Ok();
   };
+  const bool closed_here = writer_->TakeClosed(dir_);
   for (size_t i = 0; i < ordinals.size(); ++i) {
     const uint64_t ord = ordinals[i];
     SegmentSpec spec = Spec(ord, options_.segment_bytes);
     const std::string idx_path = dir_ + "/" + format::IndexFileName(ord);
-    if (!fs_->Exists(idx_path)) {
+    if (!closed_here && !fs_->Exists(idx_path)) {
       // Unsealed: a killed writer's O_DIRECT writes may still be landing in it.
       SHOAL_RETURN_IF_ERROR(fs_->WaitForNoWriters(SegmentPath(dir_, ord), 10000));
     }
@@ -184,8 +185,22 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       }
     }
     if (scan.torn) {
-      SHOAL_RETURN_IF_ERROR(drop_from(i + 1, fmt::format("{}: damaged at byte {} ({})", seg->path(),
-                                                         scan.bad_pos, scan.reason)));
+      const std::string why = fmt::format("{}: damaged at byte {} ({})", seg->path(), scan.bad_pos, scan.reason);
+      // With kAlways, a segment was fdatasynced whole before the next one got a record, so
+      // a torn segment followed by records is damage, not a torn write: keep everything.
+      if (options_.durability == Durability::kAlways)
+        for (size_t j = i + 1; j < ordinals.size(); ++j) {
+          SHOAL_ASSIGN_OR_RETURN(io::UniqueFd fd, fs_->Open(SegmentPath(dir_, ordinals[j]), {}));
+          uint8_t len[4] = {0, 0, 0, 0};
+          SHOAL_ASSIGN_OR_RETURN(size_t got, fs_->Pread(fd.get(), len, sizeof len, format::kSegmentHeaderSize));
+          if (got == sizeof len && format::Load32(len) != 0)
+            return Status::Make(Code::kCorruption,
+                                "{}; but segment {} after it holds records, which were durable: "
+                                "refusing to drop them. Restore the damaged file, or move it and "
+                                "everything after it away to keep the records before it",
+                                why, format::SegmentFileName(ordinals[j]));
+        }
+      SHOAL_RETURN_IF_ERROR(drop_from(i + 1, why));
       stats_.recovered_truncated_bytes += seg->allocated() - scan.bad_pos;
       segs.push_back(seg);
       break;
@@ -236,7 +251,7 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
       SHOAL_RETURN_IF_ERROR(fs_->Unlink(segs[i]->path()));
     segs.resize(last_full + 1);
     std::erase(to_seal, segs.back());
-    SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, fs_->Open(spare->path(), {.write = true, .direct = direct}));
+    SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, OpenSegmentWriteFd(*fs_, spare->path(), direct));
     spare->set_write_fd(std::move(wfd));
     std::lock_guard lk(spare_->mu);
     spare_->seg = spare;
@@ -261,13 +276,19 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
     if (!s->empty()) last_ts_ = std::max(last_ts_, s->last_ts());
   segments_ = segs;
   active_ = last;
+  if (std::find(to_seal.begin(), to_seal.end(), active_) != to_seal.end()) {
+    // A Seal() interrupted after writing a (now unreadable) index: never seal the segment
+    // appends will go to; roll past it instead (the roll seals it properly).
+    std::erase(to_seal, active_);
+    if (!sealed_) force_roll_ = true;
+  }
 
   if (!sealed_) {
     if (active_->sealed.load()) {
       // Seal() was interrupted after sealing the active segment: write into a new one.
       force_roll_ = true;
     } else {
-      SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, fs_->Open(active_->path(), {.write = true, .direct = direct}));
+      SHOAL_ASSIGN_OR_RETURN(io::UniqueFd wfd, OpenSegmentWriteFd(*fs_, active_->path(), direct));
       if (!stats_.recovered_clean && active_->committed_end() < active_->allocated()) {
         // Zero everything past the last good frame, so no stale bytes from the torn
         // write can ever line up behind frames written from here on.
