@@ -67,7 +67,7 @@ struct Config {
   std::string account_id = "000000000000";
   std::string durability = "always";
   uint32_t interval_ms = 100;
-  std::string write_mode = "buffered";
+  std::string write_mode = "direct";  // LogOptions default: measured fastest with durable acks
   bool kinesis_limits = false;
   int64_t create_delay_ms = 0;
   int64_t update_delay_ms = 0;
