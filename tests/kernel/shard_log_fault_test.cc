@@ -329,7 +329,13 @@ class ShardLogFaultTest : public ::testing::Test {
   std::shared_ptr<GateFileSystem> gate_;
   std::shared_ptr<FaultFileSystem> fs_;
   std::shared_ptr<LogWriter> writer_;
-  LogOptions opts_;
+  // These cases count records per segment and bytes per write for the buffered layout
+  // (O_DIRECT pads every flush to 4 KiB); tests that want O_DIRECT set it themselves.
+  LogOptions opts_ = [] {
+    LogOptions o;
+    o.write_mode = WriteMode::kBuffered;
+    return o;
+  }();
 
   std::mutex mu_;  // append side
   std::vector<Sent> sent_;
