@@ -1,4 +1,5 @@
 #include "api/http_server.h"
+#include "api/log_line.h"
 
 #include <fmt/format.h>
 #include <pthread.h>
@@ -60,21 +61,9 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// "2024-01-01T12:00:00.123Z": the prefix of every log line.
-std::string LogTime() {
-  auto now = std::chrono::system_clock::now();
-  time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-}
-
 template <typename... Args>
 void Log(fmt::format_string<Args...> f, Args&&... args) {
-  // One fmt::print call per line: stderr is unbuffered, so lines from threads do not mix.
-  fmt::print(stderr, "{} shoal-http: {}\n", LogTime(), fmt::format(f, std::forward<Args>(args)...));
+  LogLine("shoal-http", f, std::forward<Args>(args)...);
 }
 
 // RFC 7231 IMF-fixdate, recomputed once per second per thread.

@@ -285,11 +285,6 @@ class ConstraintChecker {
 
 }  // namespace
 
-size_t Utf8Length(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
 
 bool MatchesName(std::string_view s) {
   if (s.empty()) return false;

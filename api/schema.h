@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/text.h"  // Utf8Length: how string lengths are counted
+
 namespace shoal::api {
 
 enum class Ty { kString, kInteger, kLong, kBoolean, kBlob, kTimestamp, kList, kMap, kStruct };
@@ -46,8 +48,6 @@ struct ValidationResult {
 // Runs both passes over `obj` against `fields`. `out` is reused between calls.
 void Validate(simdjson::dom::object obj, std::span<const Field> fields, ValidationResult* out);
 
-// Number of Unicode code points in UTF-8 text (how string lengths are counted).
-size_t Utf8Length(std::string_view s);
 bool MatchesName(std::string_view s);             // [a-zA-Z0-9_.-]+
 bool MatchesDecimal(std::string_view s, size_t max_digits);  // 0|([1-9]\d{0,max-1})
 

@@ -6,22 +6,10 @@
 
 #include "kernel/engine.h"
 #include "kernel/engine_internal.h"
+#include "kernel/text.h"
 
 namespace shoal {
 namespace {
-
-// Waits for one shard's append of a PutRecords call (lives on the caller's stack).
-class PutWaiter final : public AppendCompletion {
- public:
-  void OnAppended(const AppendResult& r) override {
-    result = r;
-    done.store(1, std::memory_order_release);
-    done.notify_one();
-  }
-  void Wait() { done.wait(0, std::memory_order_acquire); }
-  AppendResult result;
-  std::atomic<int> done{0};
-};
 
 // Per-call scratch, reused by the thread so a put allocates nothing once warm.
 struct PutScratch {
@@ -33,13 +21,6 @@ struct PutScratch {
   std::vector<ShardIdentity> ids;                   // of each shard in `shards`
 };
 thread_local PutScratch tls_put;
-
-// Unicode code points in UTF-8 text: Kinesis counts partition keys in characters.
-size_t Utf8Chars(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
 
 bool Writable(const StreamMeta& m) {
   return m.status == StreamStatus::kActive || m.status == StreamStatus::kUpdating;
@@ -79,7 +60,7 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   for (uint32_t i = 0; i < records.size(); ++i) {
     const PutInput& r = records[i];
     PutOutput& o = out[i];
-    const size_t key_chars = Utf8Chars(r.partition_key);
+    const size_t key_chars = Utf8Length(r.partition_key);
     if (key_chars == 0 || key_chars > 256) {
       o.status = Status::Make(Code::kInvalidArgument, "PartitionKey must be 1 to 256 characters, got {}",
                               key_chars);
@@ -120,7 +101,7 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
     }
   }
   sc.group_start.push_back(sc.recs.size());
-  std::vector<PutWaiter> waiters(sc.shards.size());
+  std::vector<BlockingCompletion> waiters(sc.shards.size());
   sc.ids.clear();
   for (size_t g = 0; g < sc.shards.size(); ++g) {
     auto* sh = static_cast<Shard*>(sc.shards[g]);
@@ -132,10 +113,10 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   // them), so the stream lock is not held across the fdatasync wait. From here on only the
   // copies in `sc` are used: the Shard objects may go away with a concurrent delete.
   lk.unlock();
-  for (PutWaiter& w : waiters) w.Wait();
+  for (BlockingCompletion& w : waiters) w.Wait();
   // 3. Results: sequence numbers are a pure function of (shard, offset, arrival).
   for (size_t g = 0; g < sc.shards.size(); ++g) {
-    const AppendResult& r = waiters[g].result;
+    const AppendResult& r = waiters[g].Wait();
     const ShardIdentity id = sc.ids[g];
     for (size_t k = sc.group_start[g]; k < sc.group_start[g + 1]; ++k) {
       PutOutput& o = out[sc.rec_index[k]];

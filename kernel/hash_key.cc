@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include "kernel/text.h"
 
 namespace shoal {
 namespace {
@@ -17,23 +18,8 @@ template <typename... Args>
   std::abort();
 }
 
-// Echoes caller input in error messages without letting it flood a log line or smuggle
-// control characters into it.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxEcho = 64;
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < kMaxEcho; ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += "'";
-  if (text.size() > kMaxEcho) out += fmt::format(" (first {} of {} bytes)", kMaxEcho, text.size());
-  return out;
-}
+// Echoes caller input in error messages (64 bytes covers every well-formed hash key).
+std::string Quote(std::string_view text) { return QuoteInput(text, 64); }
 
 // Names one byte of bad input: "'x'" if printable, "a space", or "0x0a".
 std::string DescribeByte(char c) {

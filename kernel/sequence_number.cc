@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "kernel/hash_key.h"  // Uint128
+#include "kernel/text.h"
 
 namespace shoal {
 namespace {
@@ -16,23 +17,8 @@ template <typename... Args>
   std::abort();
 }
 
-// Echoes caller input in error messages without letting it flood a log line or smuggle
-// control characters into it. Every well-formed number (<= 129 digits) fits.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxEcho = 132;
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < kMaxEcho; ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += "'";
-  if (text.size() > kMaxEcho) out += fmt::format(" (first {} of {} bytes)", kMaxEcho, text.size());
-  return out;
-}
+// Echoes caller input in error messages. Every well-formed number (<= 129 digits) fits.
+std::string Quote(std::string_view text) { return QuoteInput(text, 132); }
 
 // Field widths in bits, most significant first; they add up to 47 hex digits.
 constexpr int kMarkerBits = 4;

@@ -28,24 +28,6 @@ class FunctionCompletion final : public AppendCompletion {
   std::function<void(const AppendResult&)> f_;
 };
 
-// Blocks the caller until the completion fires (no allocation: lives on the stack).
-class SyncCompletion final : public AppendCompletion {
- public:
-  void OnAppended(const AppendResult& r) override {
-    result_ = r;
-    done_.store(1, std::memory_order_release);
-    done_.notify_one();
-  }
-  AppendResult Wait() {
-    done_.wait(0, std::memory_order_acquire);
-    return std::move(result_);
-  }
-
- private:
-  AppendResult result_;
-  std::atomic<int> done_{0};
-};
-
 }  // namespace
 
 ShardLog::ShardLog(std::string dir, LogOptions options, std::shared_ptr<LogWriter> writer,
@@ -119,7 +101,7 @@ void ShardLog::Append(std::span<const RecordIn> records,
 }
 
 AppendResult ShardLog::AppendSync(std::span<const RecordIn> records) {
-  SyncCompletion c;
+  BlockingCompletion c;
   Append(records, &c);
   return c.Wait();
 }

@@ -65,6 +65,25 @@ class AppendCompletion {
   ~AppendCompletion() = default;
 };
 
+// A completion a thread can block on: Wait() returns the result once OnAppended ran.
+// Lives on the waiter's stack (no allocation). Single use.
+class BlockingCompletion final : public AppendCompletion {
+ public:
+  void OnAppended(const AppendResult& r) override {
+    result_ = r;
+    done_.store(1, std::memory_order_release);
+    done_.notify_one();
+  }
+  const AppendResult& Wait() {
+    done_.wait(0, std::memory_order_acquire);
+    return result_;
+  }
+
+ private:
+  AppendResult result_;
+  std::atomic<int> done_{0};
+};
+
 // One record as read: views into the segment mapping, valid while the ReadBatch that
 // returned them (which pins the segments) is alive and not cleared.
 struct RecordView {

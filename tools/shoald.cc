@@ -37,6 +37,7 @@
 #include <string>
 
 #include "api/http_server.h"
+#include "api/log_line.h"
 #include "api/kinesis_service.h"
 #include "kernel/engine.h"
 #include "kernel/log_options.h"
@@ -44,19 +45,9 @@
 namespace shoal {
 namespace {
 
-std::string LogTime() {
-  auto now = std::chrono::system_clock::now();
-  time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-}
-
 template <typename... Args>
 void Log(fmt::format_string<Args...> f, Args&&... args) {
-  fmt::print(stderr, "{} shoald: {}\n", LogTime(), fmt::format(f, std::forward<Args>(args)...));
+  api::LogLine("shoald", f, std::forward<Args>(args)...);
 }
 
 struct Config {
