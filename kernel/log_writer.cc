@@ -38,7 +38,6 @@ LogWriter::LogWriter(WriterOptions options) : fs_(std::move(options.fs)) {
   syncer_ = std::thread([this, depth] {
     if (StartRing(&sync_queue_, depth).ok()) RunSyncer();
   });
-  background_ = std::thread([this] { RunBackground(); });
 }
 
 LogWriter::~LogWriter() {
@@ -50,12 +49,6 @@ LogWriter::~LogWriter() {
   sync_cv_.notify_all();
   flusher_.join();
   syncer_.join();
-  {
-    std::lock_guard lk(bg_mu_);
-    bg_stop_ = true;
-  }
-  bg_cv_.notify_all();
-  background_.join();
 }
 
 WriterStats LogWriter::stats() const {
@@ -99,36 +92,9 @@ void LogWriter::MarkDirty(ShardLog* log) {
   if (wake) flush_cv_.notify_one();
 }
 
-void LogWriter::Schedule(std::function<void()> task) {
-  {
-    std::lock_guard lk(bg_mu_);
-    bg_tasks_.push_back(std::move(task));
-    ++bg_scheduled_;
-  }
-  bg_cv_.notify_one();
-}
+void LogWriter::Schedule(std::function<void()> task) { background_.Schedule(std::move(task)); }
 
-void LogWriter::DrainBackground() {
-  std::unique_lock lk(bg_mu_);
-  uint64_t target = bg_scheduled_;
-  bg_idle_cv_.wait(lk, [&] { return bg_done_ >= target; });
-}
-
-void LogWriter::RunBackground() {
-  std::unique_lock lk(bg_mu_);
-  while (true) {
-    bg_cv_.wait(lk, [&] { return bg_stop_ || !bg_tasks_.empty(); });
-    if (bg_tasks_.empty() && bg_stop_) return;
-    auto task = std::move(bg_tasks_.front());
-    bg_tasks_.pop_front();
-    lk.unlock();
-    task();
-    task = nullptr;  // drop captured references outside the lock
-    lk.lock();
-    ++bg_done_;
-    bg_idle_cv_.notify_all();
-  }
-}
+void LogWriter::DrainBackground() { background_.Drain(); }
 
 void LogWriter::RunFlusher() {
   using Group = ShardLog::Group;

@@ -30,6 +30,7 @@
 
 #include "io/file_system.h"
 #include "kernel/log_options.h"
+#include "kernel/task_thread.h"
 
 namespace shoal {
 
@@ -76,7 +77,6 @@ class LogWriter {
   bool TakeClosed(const std::string& dir);
   void RunFlusher();
   void RunSyncer();
-  void RunBackground();
   Status StartRing(std::unique_ptr<io::IoQueue>* queue, unsigned depth);
 
   const std::shared_ptr<io::FileSystem> fs_;
@@ -99,17 +99,9 @@ class LogWriter {
 
   std::vector<std::string> closed_dirs_;  // guarded by mu_
 
-  std::mutex bg_mu_;
-  std::condition_variable bg_cv_;
-  std::condition_variable bg_idle_cv_;
-  std::deque<std::function<void()>> bg_tasks_;
-  uint64_t bg_scheduled_ = 0;
-  uint64_t bg_done_ = 0;
-  bool bg_stop_ = false;
-
   std::thread flusher_;
   std::thread syncer_;
-  std::thread background_;
+  TaskThread background_;
 };
 
 }  // namespace shoal
