@@ -35,6 +35,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::string data_dir, EngineOptions
   SHOAL_RETURN_IF_ERROR(e->fs_->MakeDir(e->dir_ + "/streams"));
   SHOAL_ASSIGN_OR_RETURN(e->writer_, LogWriter::Create(WriterOptions{e->fs_}));
   SHOAL_RETURN_IF_ERROR(e->Recover());
+  if (e->options_.spare_shard_logs > 0)
+    for (auto& [name, s] : e->streams_)
+      e->ScheduleReplenish(s);
   if (e->options_.sweep_interval_ms > 0) e->background_ = std::thread([p = e.get()] { p->RunBackground(); });
   return e;
 }
@@ -50,10 +53,12 @@ Status Engine::Close() {
   }
   bg_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  DrainWorkers();  // pending topologies reach CATALOG, parents are sealed
   Status first;
   std::unique_lock mlk(map_mu_);
   for (auto& [name, s] : streams_) {
     std::unique_lock lk(s->mu);
+    KillStream(*s, true);
     for (auto& [i, sh] : s->shards) {
       if (!sh->log) continue;
       Status st = sh->log->Close();
@@ -105,27 +110,15 @@ void Engine::RemoveTreeLater(std::string path) {
   });
 }
 
-Status Engine::Commit(const StreamMeta& meta) {
-  std::lock_guard lk(catalog_mu_);
-  Catalog next = catalog_;
-  StreamMeta* slot = next.Find(meta.name);
-  if (slot) {
-    *slot = meta;
-  } else {
-    next.streams.push_back(meta);
-    std::sort(next.streams.begin(), next.streams.end(),
-              [](const StreamMeta& a, const StreamMeta& b) { return a.name < b.name; });
-  }
-  SHOAL_RETURN_IF_ERROR(WriteCatalog(*fs_, dir_ + "/CATALOG", next));
-  catalog_ = std::move(next);
-  return Status::Ok();
-}
-
 Status Engine::CommitErase(std::string_view name) {
   std::lock_guard lk(catalog_mu_);
   Catalog next = catalog_;
   std::erase_if(next.streams, [&](const StreamMeta& m) { return m.name == name; });
   SHOAL_RETURN_IF_ERROR(WriteCatalog(*fs_, dir_ + "/CATALOG", next));
+  if (const StreamMeta* gone = catalog_.Find(name)) {
+    std::lock_guard olk(open_mu_);
+    live_open_.erase(gone->uid);
+  }
   catalog_ = std::move(next);
   return Status::Ok();
 }
@@ -167,18 +160,21 @@ Status Engine::OpenStreamShards(Stream& s) {
 
 Status Engine::Recover() {
   SHOAL_ASSIGN_OR_RETURN(catalog_, ReadCatalog(*fs_, dir_ + "/CATALOG"));
+  for (const StreamMeta& m : catalog_.streams) NoteOpenShards(m);
   std::vector<std::string> known;
   for (const StreamMeta& m : catalog_.streams) {
     auto s = std::make_shared<Stream>();
     s->meta = m;
+    s->dir = StreamDir(m);
+    s->spare_floor = m.next_shard;
     SHOAL_RETURN_IF_ERROR(OpenStreamShards(*s));
-    // Shard directories the catalog does not know: an uncommitted reshard's children.
-    if (auto names = fs_->ListDir(StreamDir(m)); names.ok()) {
+    // Shard directories the catalog does not know: spares, an uncommitted reshard's
+    // children, leftovers of a removal.
+    if (auto names = fs_->ListDir(s->dir); names.ok()) {
       for (const std::string& n : *names) {
         uint32_t idx = 0;
         auto r = std::from_chars(n.data(), n.data() + n.size(), idx);
-        if (r.ec != std::errc() || r.ptr != n.data() + n.size() || !s->Find(idx))
-          RemoveTreeLater(StreamDir(m) + "/" + n);
+        if (r.ec != std::errc() || r.ptr != n.data() + n.size() || !s->Find(idx)) AdoptOrDiscard(*s, n);
       }
     }
     if (m.status != StreamStatus::kActive) NoteTransition(m.status_until_ms);
@@ -204,10 +200,15 @@ Result<std::shared_ptr<Engine::Stream>> Engine::FindStream(std::string_view name
 }
 
 size_t Engine::OpenShardCount() {
-  std::lock_guard lk(catalog_mu_);
+  std::lock_guard lk(open_mu_);
   size_t n = 0;
-  for (const StreamMeta& m : catalog_.streams) n += m.OpenShardCount();
+  for (const auto& [uid, count] : live_open_) n += count;
   return n;
+}
+
+void Engine::NoteOpenShards(const StreamMeta& m) {
+  std::lock_guard lk(open_mu_);
+  live_open_[m.uid] = m.OpenShardCount();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -249,17 +250,23 @@ Status Engine::CreateStream(std::string_view name, int64_t shard_count, Capacity
     m.shards.push_back(sh);
   }
   m.next_shard = static_cast<uint32_t>(shard_count);
-  // Directories first, catalog last: a crash in between leaves only orphans, which the
-  // next open removes.
-  SHOAL_RETURN_IF_ERROR(fs_->MakeDir(StreamDir(m)));
+  s->dir = StreamDir(m);
+  s->spare_floor = m.next_shard;
+  // Directories first (their entries durable), catalog last: a crash in between leaves
+  // only orphans, which the next open removes.
+  SHOAL_RETURN_IF_ERROR(fs_->MakeDir(s->dir));
   SHOAL_RETURN_IF_ERROR(OpenStreamShards(*s));
-  Status st = Commit(m);
+  Status st = fs_->SyncDir(s->dir);
+  if (st.ok()) st = fs_->SyncDir(dir_ + "/streams");
+  if (st.ok()) st = Commit(m);
+  if (st.ok()) NoteOpenShards(m);
   if (!st.ok()) {
     for (auto& [i, sh] : s->shards) sh->log.reset();
     RemoveTreeLater(StreamDir(m));
     return st;
   }
   if (m.status != StreamStatus::kActive) NoteTransition(m.status_until_ms);
+  ScheduleReplenish(s);
   streams_[m.name] = std::move(s);
   return Status::Ok();
 }
@@ -274,12 +281,13 @@ Status Engine::DeleteStream(std::string_view name, bool) {
     m.status = StreamStatus::kDeleting;
     m.status_until_ms = clock_->NowMs() + options_.delete_delay_ms;
     m.pending = {};
-    SHOAL_RETURN_IF_ERROR(Commit(m));
+    SHOAL_RETURN_IF_ERROR(CommitStream(*s, m));
     s->meta = m;
     NoteTransition(m.status_until_ms);
     return Status::Ok();
   }
   SHOAL_RETURN_IF_ERROR(CommitErase(name));
+  KillStream(*s, false);
   s->gone = true;
   for (auto& [i, sh] : s->shards) sh->log.reset();  // abandon: the data is going away
   s->shards.clear();
@@ -290,7 +298,8 @@ Status Engine::DeleteStream(std::string_view name, bool) {
     std::unique_lock mlk(map_mu_);
     streams_.erase(std::string(name));
   }
-  RemoveTreeLater(dir);  // off the caller's path
+  // Off the caller's path, after any worker task already queued for the stream.
+  maintenance_worker_.Schedule([this, dir] { RemoveTreeLater(dir); });
   return Status::Ok();
 }
 
@@ -381,7 +390,7 @@ Status Engine::SetRetention(std::string_view name, int hours, bool increase) {
       return std::find(expired.begin(), expired.end(), sh.index) != expired.end();
     });
     m.retention_hours = hours;
-    SHOAL_RETURN_IF_ERROR(Commit(m));
+    SHOAL_RETURN_IF_ERROR(CommitStream(*s, m));
     s->meta = m;
     for (uint32_t i : expired) {
       if (Shard* sh = s->Find(i); sh && sh->log) sh->log.reset();
@@ -391,7 +400,7 @@ Status Engine::SetRetention(std::string_view name, int hours, bool increase) {
     return Status::Ok();
   }
   m.retention_hours = hours;
-  SHOAL_RETURN_IF_ERROR(Commit(m));
+  SHOAL_RETURN_IF_ERROR(CommitStream(*s, m));
   s->meta = m;
   return Status::Ok();
 }
@@ -406,7 +415,7 @@ Status Engine::AddTags(std::string_view name, const std::map<std::string, std::s
   if (m.tags.size() > 50)
     return Status::Make(Code::kLimitExceeded, "A stream can have at most 50 tags; this request would leave {}.",
                         m.tags.size());
-  SHOAL_RETURN_IF_ERROR(Commit(m));
+  SHOAL_RETURN_IF_ERROR(CommitStream(*s, m));
   s->meta = m;
   return Status::Ok();
 }
@@ -418,7 +427,7 @@ Status Engine::RemoveTags(std::string_view name, std::span<const std::string> ke
   StreamMeta m = s->meta;
   if (m.status != StreamStatus::kActive) return NotActive(m);
   for (const std::string& k : keys) m.tags.erase(k);
-  SHOAL_RETURN_IF_ERROR(Commit(m));
+  SHOAL_RETURN_IF_ERROR(CommitStream(*s, m));
   s->meta = m;
   return Status::Ok();
 }
@@ -447,6 +456,7 @@ void Engine::ApplyDueTransitions() {
         NoteTransition(now + 1000);  // retry later
         continue;
       }
+      KillStream(*s, false);
       s->gone = true;
       for (auto& [i, sh] : s->shards) sh->log.reset();
       s->shards.clear();
@@ -456,7 +466,7 @@ void Engine::ApplyDueTransitions() {
       std::unique_lock mlk(map_mu_);
       streams_.erase(name);
       mlk.unlock();
-      RemoveTreeLater(dir);
+      maintenance_worker_.Schedule([this, dir] { RemoveTreeLater(dir); });
       continue;
     }
     if (s->meta.status == StreamStatus::kUpdating && s->meta.pending.kind != PendingReshard::Kind::kNone) {
@@ -469,7 +479,7 @@ void Engine::ApplyDueTransitions() {
     }
     StreamMeta m = s->meta;
     m.status = StreamStatus::kActive;
-    if (Commit(m).ok()) s->meta = m;
+    if (CommitStream(*s, m).ok()) s->meta = m;
     else NoteTransition(now + 1000);
   }
 }
@@ -501,7 +511,7 @@ void Engine::SweepRetention() {
     std::erase_if(m.shards, [&](const ShardMeta& sh) {
       return std::find(expired.begin(), expired.end(), sh.index) != expired.end();
     });
-    if (!Commit(m).ok()) continue;
+    if (!CommitStream(*s, m).ok()) continue;
     s->meta = m;
     for (uint32_t i : expired) {
       if (Shard* sh = s->Find(i); sh && sh->log) sh->log.reset();

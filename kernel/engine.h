@@ -37,6 +37,7 @@
 #include "kernel/log_writer.h"
 #include "kernel/sequence_number.h"
 #include "kernel/shard_log.h"
+#include "kernel/task_thread.h"
 #include "kernel/token_bucket.h"
 
 namespace shoal {
@@ -60,6 +61,10 @@ struct EngineOptions {
   int64_t sweep_interval_ms = 30000;
   // Largest record (data + partition key), Kinesis's 1 MiB.
   size_t max_record_bytes = 1 << 20;
+  // Empty shard logs each stream keeps ready for the children of its next reshard, made
+  // in the background: a split (2 children) or merge (1) then creates no file on its
+  // caller's path. Each costs a directory, a 1 MiB segment and its descriptors.
+  uint32_t spare_shard_logs = 2;
 };
 
 struct ShardDescription {
@@ -171,6 +176,11 @@ class Engine {
   Result<GetRecordsOutput> GetRecords(std::string_view name, const ShardPosition& pos, size_t limit);
 
   // --- resharding ---
+  // A split or merge switches routing before it returns (no record is copied; the parent
+  // stops taking appends, the children take them). The new topology reaches CATALOG in
+  // the background, in one write per batch of reshards; the children acknowledge no
+  // record before it does, so a crash recovers the old or the new topology, never a mix,
+  // and loses no acknowledged record. WaitForBackgroundWork() waits for that write.
   Status SplitShard(std::string_view name, uint32_t shard_index, HashKey new_starting_hash_key);
   Status MergeShards(std::string_view name, uint32_t shard_index, uint32_t adjacent_index);
   // Returns the open shard count before the call.
@@ -178,6 +188,9 @@ class Engine {
 
   // Applies due state transitions and runs one retention sweep.
   void Tick();
+  // Waits until every reshard so far is in CATALOG, closed parents are sealed and spare
+  // logs are made; returns the first topology commit error, if any stream has one.
+  Status WaitForBackgroundWork();
 
   Clock& clock() { return *clock_; }
   const EngineOptions& options() const { return options_; }
@@ -185,17 +198,36 @@ class Engine {
   size_t OpenShardCount();
 
  private:
+  void NoteOpenShards(const StreamMeta& m);
   struct Shard;
   struct Stream;
   Engine(std::string dir, EngineOptions options);
   Status Recover();
   // Writes `meta` (or removes the stream) into the persisted catalog: the commit point.
+  // Commit() is for a stream not yet in streams_; CommitStream() for a live one (the
+  // caller holds s.mu exclusively and assigns s.meta = meta after success).
   Status Commit(const StreamMeta& meta);
+  Status CommitLocked(const StreamMeta& meta);  // catalog_mu_ held
+  Status CommitStream(Stream& s, const StreamMeta& meta);
   Status CommitErase(std::string_view name);
   std::string StreamDir(const StreamMeta& m) const;
   std::string ShardDir(const StreamMeta& m, uint32_t index) const;
   Result<std::shared_ptr<Stream>> FindStream(std::string_view name);
   Result<std::unique_ptr<ShardLog>> OpenShardLog(const StreamMeta& m, uint32_t index);
+  // Topology worker tasks (engine_topology.cc).
+  void ScheduleCommit(const std::shared_ptr<Stream>& s);
+  void ScheduleReplenish(const std::shared_ptr<Stream>& s);
+  void CommitTopology(const std::shared_ptr<Stream>& s);
+  void ReplenishSpares(const std::shared_ptr<Stream>& s);
+  void DrainWorkers();
+  void AdoptOrDiscard(Stream& s, const std::string& name);
+  Status FlushClosing(Stream& s, uint64_t up_to_version);
+  // Takes the spares for `indices` and reserves every one of them against the worker (the
+  // caller makes the missing logs and clears s.spare_reserved when it publishes or gives up).
+  std::map<uint32_t, std::shared_ptr<ShardLog>> TakeSpares(Stream& s, const std::vector<uint32_t>& indices);
+  Status WaitGate(Stream& s, uint64_t version);
+  void KillStream(Stream& s, bool close_spares);
+  void DiscardDir(const std::string& path);
   void ApplyDueTransitions();
   void MaybeTransition() {
     if (clock_->NowMs() >= next_transition_ms_.load(std::memory_order_relaxed)) ApplyDueTransitions();
@@ -225,6 +257,10 @@ class Engine {
 
   std::mutex catalog_mu_;  // guards catalog_ and serializes CATALOG writes
   Catalog catalog_;        // what CATALOG holds
+  // Open shards per stream uid in memory, ahead of CATALOG while a reshard is unwritten:
+  // the account quota counts what routing uses.
+  std::mutex open_mu_;  // guards live_open_ (a leaf lock)
+  std::map<uint64_t, size_t> live_open_;
   std::shared_mutex map_mu_;  // guards streams_ membership
   std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
   std::atomic<int64_t> next_transition_ms_{INT64_MAX};  // earliest pending state change
@@ -235,6 +271,13 @@ class Engine {
   std::condition_variable bg_cv_;
   bool bg_stop_ = false;
   std::thread background_;
+
+  // Background work of resharding. Two threads so a CATALOG write (which gates puts to new
+  // shards) never queues behind the slower work: sealing parents, making and discarding
+  // spare logs, removing directories. Last members, destroyed (joined) first; the commit
+  // worker hands work to the maintenance worker, so it goes first.
+  TaskThread maintenance_worker_;
+  TaskThread commit_worker_;
 };
 
 }  // namespace shoal

@@ -78,6 +78,15 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
       o.status = Status(Code::kInternal, "no open shard owns the record's hash key");
       continue;
     }
+    // A shard made by a reshard whose CATALOG write is still running: wait for it (once
+    // per put at most; typically one fdatasync) so no record is acknowledged there first.
+    if (sh->gate_version > s.durable_version.load(std::memory_order_acquire)) {
+      Status gate = WaitGate(s, sh->gate_version);
+      if (!gate.ok()) {
+        o.status = std::move(gate);
+        continue;
+      }
+    }
     if (sh->write_bytes &&
         !TokenBucket::TryTakeBoth(*sh->write_records, 1, *sh->write_bytes,
                                   static_cast<double>(r.data.size() + r.partition_key.size()))) {

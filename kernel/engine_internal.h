@@ -3,6 +3,11 @@
 
 #include <pthread.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <utility>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -44,16 +49,55 @@ class WriterPreferringMutex {
 
 struct Engine::Shard {
   ShardMeta meta;
-  std::unique_ptr<ShardLog> log;  // null for a closed shard that never held a record
+  // Null for a closed shard that never held a record. Shared: the topology worker may
+  // still flush or seal a parent after a delete or expiry dropped it from the stream.
+  std::shared_ptr<ShardLog> log;
+  // The stream's topology version that created this shard: no append is accepted until
+  // that version is in CATALOG, so no record is acknowledged in a shard a crash could
+  // forget (0: already durable when loaded).
+  uint64_t gate_version = 0;
   // Kinesis-emulation limits (null when off).
   std::unique_ptr<TokenBucket> write_bytes, write_records, read_bytes, read_calls, iterator_calls;
   ShardIdentity identity() const { return ShardIdentity{ShardIndex{meta.index}, meta.created_s}; }
 };
 
-struct Engine::Stream {
+struct Engine::Stream : std::enable_shared_from_this<Engine::Stream> {
   // Shared: puts, reads, describes. Exclusive: every change of `meta` or `shards`.
   WriterPreferringMutex mu;
   StreamMeta meta;
+  std::string dir;  // set once at create/recover (name and uid never change)
+
+  // --- Topology made in memory ahead of CATALOG (guarded by commit_mu) ---
+  // A reshard switches routing at once and leaves the CATALOG write to the engine's
+  // topology worker; puts to the new shards wait for it (gate_version). Never wait on the
+  // worker while holding commit_mu; lock order: mu, catalog_mu_, commit_mu.
+  std::mutex commit_mu;
+  std::condition_variable commit_cv;
+  uint64_t topo_version = 0;                // bumped by every in-memory topology change
+  std::atomic<uint64_t> durable_version{0};  // the newest version known to be in CATALOG
+  StreamMeta unsynced;                      // `meta` as of topo_version
+  Status commit_error;                      // the last failed topology commit
+  bool dead = false;                        // deleted or engine closing: the worker skips it
+  bool commit_queued = false;               // a CommitTopology task is queued (coalesced)
+  bool replenish_queued = false;            // a ReplenishSpares task is queued (coalesced)
+  bool dir_dirty = false;                   // shard dirs created since the last dir fsync
+  // Parents closed in memory (with the version that closed them): flushed before the
+  // CATALOG that names their end offset is written, sealed after.
+  std::vector<std::pair<uint64_t, std::shared_ptr<ShardLog>>> closing;
+  // Empty logs made ahead for the next shard indices (>= spare_floor), so a reshard
+  // does not create files on its caller's path.
+  std::map<uint32_t, std::shared_ptr<ShardLog>> spares;
+  uint32_t spare_floor = 0;
+  uint32_t spare_creating = UINT32_MAX;  // the index the worker is creating now
+  std::vector<uint32_t> spare_reserved;  // indices a reshard in progress makes itself
+
+  // commit_mu held: `version` (or newer) is in CATALOG.
+  void MarkDurableLocked(uint64_t version) {
+    if (version > durable_version.load(std::memory_order_relaxed))
+      durable_version.store(version, std::memory_order_release);
+    commit_error = Status::Ok();
+    commit_cv.notify_all();
+  }
   std::map<uint32_t, std::unique_ptr<Shard>> shards;  // listed (not expired) shards
   std::vector<Shard*> open;                            // open shards by starting hash key
   bool gone = false;                                   // deleted: every call fails

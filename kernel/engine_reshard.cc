@@ -1,10 +1,12 @@
 // Engine: SplitShard, MergeShards, UpdateShardCount. No record is ever copied: a reshard
-// quiesces the parent logs, commits the new topology in one CATALOG write, then seals the
-// parents and opens the children. A crash before the commit leaves the old topology (the
-// parents were only quiesced in memory); after it, recovery seals any parent left open.
+// stops appends to the parents, switches routing to children whose logs were made ahead,
+// and hands the CATALOG write and the parents' sealing to the topology worker
+// (engine_topology.cc). A crash before that write leaves the old topology (the children
+// acknowledged nothing yet); after it, recovery seals any parent left open.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "kernel/engine.h"
 #include "kernel/engine_internal.h"
@@ -89,7 +91,7 @@ Status Engine::SplitShard(std::string_view name, uint32_t shard_index, HashKey k
     m.status = StreamStatus::kUpdating;
     m.status_until_ms = clock_->NowMs() + options_.update_delay_ms;
     m.pending = PendingReshard{PendingReshard::Kind::kSplit, shard_index, 0, key, 0};
-    SHOAL_RETURN_IF_ERROR(Commit(m));
+    SHOAL_RETURN_IF_ERROR(CommitStream(s, m));
     s.meta = m;
     NoteTransition(m.status_until_ms);
     return Status::Ok();
@@ -123,7 +125,7 @@ Status Engine::MergeShards(std::string_view name, uint32_t a, uint32_t b) {
     m.status = StreamStatus::kUpdating;
     m.status_until_ms = clock_->NowMs() + options_.update_delay_ms;
     m.pending = PendingReshard{PendingReshard::Kind::kMerge, a, b, {}, 0};
-    SHOAL_RETURN_IF_ERROR(Commit(m));
+    SHOAL_RETURN_IF_ERROR(CommitStream(s, m));
     s.meta = m;
     NoteTransition(m.status_until_ms);
     return Status::Ok();
@@ -167,7 +169,7 @@ Result<size_t> Engine::UpdateShardCount(std::string_view name, int64_t target) {
     m.status = StreamStatus::kUpdating;
     m.status_until_ms = now + options_.update_delay_ms;
     m.pending = PendingReshard{PendingReshard::Kind::kUpdateCount, 0, 0, {}, target};
-    SHOAL_RETURN_IF_ERROR(Commit(m));
+    SHOAL_RETURN_IF_ERROR(CommitStream(s, m));
     s.meta = m;
     NoteTransition(m.status_until_ms);
     return static_cast<size_t>(current);
@@ -294,23 +296,19 @@ Status Engine::DoUpdateCount(Stream& s, int64_t target) {
 
 Status Engine::ApplyTopology(Stream& s, StreamMeta m, const TopologyEdit& edit,
                              std::vector<uint32_t> affected) {
-  // 1. Quiesce every shard that may close: appends in flight finish, new ones are refused
-  //    (the stream lock is held exclusively, so no put can route meanwhile anyway).
+  // 1. Stop appends to every shard that may close, without waiting: an append already
+  //    accepted lies below the returned end and is flushed before the CATALOG write.
+  //    (The stream lock is held exclusively, so no put can route meanwhile.)
   std::map<uint32_t, uint64_t> ends;
-  std::vector<Shard*> quiesced;
+  std::vector<Shard*> stopped;
   auto resume = [&] {
-    for (Shard* sh : quiesced) sh->log->Resume();
+    for (Shard* sh : stopped) sh->log->Resume();
   };
   for (uint32_t idx : affected) {
     Shard* sh = s.Find(idx);
     if (!sh || !sh->log) continue;
-    auto end = sh->log->Quiesce();
-    quiesced.push_back(sh);
-    if (!end.ok()) {
-      resume();
-      return end.status();
-    }
-    ends[idx] = *end;
+    ends[idx] = sh->log->StopAppends();
+    stopped.push_back(sh);
   }
   const int64_t now = clock_->NowMs();
   Status st = edit(m, ends, now);
@@ -318,47 +316,74 @@ Status Engine::ApplyTopology(Stream& s, StreamMeta m, const TopologyEdit& edit,
     resume();
     return st;
   }
-  // 2. The commit point.
-  st = Commit(m);
-  if (!st.ok()) {
-    resume();
-    return st;
-  }
-  // 3. Seal the parents (idempotent; recovery redoes it), open the children.
-  std::vector<uint32_t> created;
+  // 2. Logs for the new open shards: the spares made ahead, else made here (slow path).
+  std::vector<uint32_t> need;
   for (const ShardMeta& sh : m.shards)
-    if (!s.Find(sh.index)) created.push_back(sh.index);
+    if (!sh.closed && !s.Find(sh.index)) need.push_back(sh.index);
+  std::map<uint32_t, std::shared_ptr<ShardLog>> fresh = TakeSpares(s, need);
+  std::vector<uint32_t> missing;
+  for (uint32_t idx : need)
+    if (!fresh.count(idx)) missing.push_back(idx);
+  // Made concurrently: each creation is a few fsyncs, which overlap on the device.
+  std::vector<Result<std::unique_ptr<ShardLog>>> made;
+  made.reserve(missing.size());
+  for (size_t i = 0; i < missing.size(); ++i) made.emplace_back(Status(Code::kInternal, "not made"));
+  {
+    std::vector<std::thread> makers;
+    for (size_t i = 0; i < missing.size(); ++i)
+      makers.emplace_back([&, i] {
+        made[i] = ShardLog::Open(fmt::format("{}/{}", s.dir, missing[i]), options_.log, writer_);
+      });
+    for (std::thread& t : makers) t.join();
+  }
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (made[i].ok()) fresh[missing[i]] = std::move(made[i]).value();
+  }
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (made[i].ok()) continue;
+    std::lock_guard ck(s.commit_mu);
+    for (auto& [idx, l] : fresh) s.spares[idx] = std::move(l);  // still empty: keep them
+    s.spare_reserved.clear();
+    resume();
+    return made[i].status();
+  }
+  // 3. Publish: routing switches now; the worker makes the version durable.
+  uint64_t version;
+  {
+    std::lock_guard ck(s.commit_mu);
+    version = ++s.topo_version;
+    s.unsynced = m;
+    s.spare_floor = m.next_shard;  // indices below are taken: the worker discards their spares
+    s.spare_reserved.clear();
+    s.commit_error = Status::Ok();
+    for (const ShardMeta& sh : m.shards) {
+      Shard* live = s.Find(sh.index);
+      if (sh.closed && live && live->log && !live->meta.closed) s.closing.emplace_back(version, live->log);
+    }
+  }
+  NoteOpenShards(m);
   s.meta = m;
-  Status first;
   for (const ShardMeta& sh : m.shards) {
-    Shard* live = s.Find(sh.index);
-    if (live) {
+    if (Shard* live = s.Find(sh.index)) {
       live->meta = sh;
-      if (sh.closed && live->log && !live->log->sealed()) {
-        Status seal = live->log->Seal().status();
-        if (!seal.ok() && first.ok()) first = seal;
-      }
       continue;
     }
     auto nsh = std::make_unique<Shard>();
     nsh->meta = sh;
-    if (!sh.closed) {
-      auto log = OpenShardLog(m, sh.index);
-      if (!log.ok()) {
-        if (first.ok()) first = log.status();
-      } else {
-        nsh->log = std::move(log).value();
-      }
-    }
+    nsh->gate_version = version;
+    if (auto it = fresh.find(sh.index); it != fresh.end()) nsh->log = std::move(it->second);
     InitLimits(*nsh);
     s.shards[sh.index] = std::move(nsh);
   }
-  // Shards quiesced for the edit that stay open (UpdateShardCount leaves shards whose
-  // range already matches a target untouched) take appends again.
-  for (Shard* sh : quiesced)
+  // Shards stopped for the edit that stay open (UpdateShardCount leaves shards whose range
+  // already matches a target untouched) take appends again.
+  for (Shard* sh : stopped)
     if (!sh->meta.closed) sh->log->Resume();
   s.RebuildRouting();
-  return first;
+  std::shared_ptr<Stream> self = s.shared_from_this();
+  ScheduleCommit(self);
+  ScheduleReplenish(self);
+  return Status::Ok();
 }
 
 }  // namespace shoal

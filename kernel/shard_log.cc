@@ -734,12 +734,19 @@ Status ShardLog::Flush() {
   return failed_;
 }
 
-Result<uint64_t> ShardLog::Quiesce() {
+uint64_t ShardLog::StopAppends() {
+  uint64_t next;
   {
     std::lock_guard lk(mu_);
     stopped_ = true;
+    next = next_offset_;
   }
-  space_cv_.notify_all();
+  space_cv_.notify_all();  // appends waiting for staging space give up now
+  return next;
+}
+
+Result<uint64_t> ShardLog::Quiesce() {
+  StopAppends();
   SHOAL_RETURN_IF_ERROR(Flush());
   return end_offset();
 }

@@ -174,9 +174,13 @@ class ShardLog {
   // TrimBefore(OffsetForTimestamp(ts_ms)): retention.
   Status TrimOlderThan(int64_t ts_ms);
 
-  // Stops accepting appends (in memory only) and waits until everything accepted before is
-  // acknowledged or failed; returns end_offset(). Resharding calls this, commits the new
-  // topology, then Seal()s; if the commit fails, Resume() undoes it.
+  // Stops accepting appends (in memory only) without waiting: returns the offset the next
+  // append would have got, so every accepted record lies below it (those in flight are
+  // acknowledged or failed by the writer as usual; Flush() waits for them). Resharding
+  // calls this, switches routing, and commits the topology after a Flush(); Resume()
+  // undoes it if the reshard is abandoned.
+  uint64_t StopAppends();
+  // StopAppends() + Flush(); returns end_offset().
   Result<uint64_t> Quiesce();
   void Resume();
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -601,11 +602,27 @@ TEST_F(EngineRetentionTest, IntermediateAndMergedShardsExpire) {
   EXPECT_EQ(d->shards.size(), 4u);
   for (const auto& s : d->shards) EXPECT_FALSE(s.closed);
   Reopen();
-  EXPECT_EQ(engine_->DescribeStream("s")->shards.size(), 4u);
+  d = engine_->DescribeStream("s");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->shards.size(), 4u);
+  ASSERT_TRUE(engine_->WaitForBackgroundWork().ok());
+  // The expired shards' directories are gone: what remains is the open shards' and the
+  // spare logs made ahead for the next reshard (indices above every shard's).
+  std::set<uint32_t> listed;
+  for (const auto& s : d->shards) listed.insert(s.index);
+  std::set<uint32_t> dirs;
   std::error_code ec;
-  size_t dirs = 0;
-  for (auto& e : fs::directory_iterator(StreamDir("s"), ec)) dirs += e.is_directory() ? 1 : 0;
-  EXPECT_EQ(dirs, 4u);
+  for (auto& e : fs::directory_iterator(StreamDir("s"), ec)) {
+    const std::string n = e.path().filename().string();
+    if (e.is_directory() && std::all_of(n.begin(), n.end(), ::isdigit))  // not trash being removed
+      dirs.insert(static_cast<uint32_t>(std::stoul(n)));
+  }
+  std::set<uint32_t> spares;
+  for (uint32_t i : dirs)
+    if (!listed.count(i)) spares.insert(i);
+  for (uint32_t i : listed) EXPECT_TRUE(dirs.count(i)) << i;
+  EXPECT_EQ(spares.size(), engine_->options().spare_shard_logs);
+  for (uint32_t i : spares) EXPECT_GT(i, *listed.rbegin()) << "a directory of an expired shard is left";
 }
 
 }  // namespace
