@@ -66,7 +66,7 @@ Budget BudgetFor(Suite s) {
           .memcpy_bytes = 256 * MiB,
           .append_seconds = 3.0, .append_full_grid = true, .append_tiny_grid = false,
           .read_bytes = 1 * GiB, .tail_seconds = 5,
-          .reshard_sizes = {1 * MiB, 100 * MiB, 1 * GiB, 4 * GiB}, .reshard_load_seconds = 4,
+          .reshard_sizes = {1 * MiB, 100 * MiB, 1 * GiB, 10 * GiB}, .reshard_load_seconds = 4,
           .update_count_shard_bytes = 64 * MiB,
           .trim_k = {1, 16, 128, 1024}, .trim_passes = 30, .trim_load_seconds = 4,
           .limits_warmup_seconds = 2, .limits_window_seconds = 10,

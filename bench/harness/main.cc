@@ -128,6 +128,11 @@ int main(int argc, char** argv) {
   app.add_option("--git-commit", git_commit, "commit to record (default: git rev-parse HEAD of the source tree)");
   app.add_flag("--keep-data", keep_data, "keep the data directory's scratch files");
   app.add_flag("--list", list, "list the scenarios and exit");
+  std::vector<uint64_t> reshard_mib;
+  app.add_option("--reshard-mib", reshard_mib,
+                 "parent sizes for the split/merge cost points, in MiB, comma-separated (e.g. 1,10240)")
+      ->delimiter(',')
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   CLI11_PARSE(app, argc, argv);
 
   if (list) {
@@ -149,6 +154,10 @@ int main(int argc, char** argv) {
   Context ctx;
   ctx.suite = quick ? Suite::kQuick : full ? Suite::kFull : Suite::kDefault;
   ctx.budget = BudgetFor(ctx.suite);
+  if (!reshard_mib.empty()) {
+    ctx.budget.reshard_sizes.clear();
+    for (uint64_t m : reshard_mib) ctx.budget.reshard_sizes.push_back(m << 20);
+  }
   ctx.repeat = repeat > 0 ? repeat : (quick ? 1 : 3);
   ctx.self_exe = SelfExe();
 
