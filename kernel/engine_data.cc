@@ -127,10 +127,11 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   for (size_t g = 0; g < sc.shards.size(); ++g) {
     const AppendResult& r = waiters[g].Wait();
     const ShardIdentity id = sc.ids[g];
+    const std::string shard_id = FormatShardId(id.index);  // once per shard, not per record
     for (size_t k = sc.group_start[g]; k < sc.group_start[g + 1]; ++k) {
       PutOutput& o = out[sc.rec_index[k]];
       o.shard_index = id.index.value;
-      o.shard_id = FormatShardId(id.index);
+      o.shard_id = shard_id;
       if (!r.status.ok()) {
         // A shard closed by a reshard between routing and append: the record was not
         // stored; the caller retries it (Kinesis reports InternalFailure the same way).

@@ -41,6 +41,20 @@ constexpr size_t kMaxLayoutDigits = 57;
 
 // A 192-bit unsigned integer, just wide enough for the 188-bit layout. w[2] is the most
 // significant limb.
+// (hi:lo) / d for hi < d, so the quotient fits in 64 bits; the remainder goes to *rem.
+inline uint64_t Div128By64(uint64_t hi, uint64_t lo, uint64_t d, uint64_t* rem) {
+#if defined(__x86_64__)
+  uint64_t q, r;
+  __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d));
+  *rem = r;
+  return q;
+#else
+  const Uint128 cur = (static_cast<Uint128>(hi) << 64) | lo;
+  *rem = static_cast<uint64_t>(cur % d);
+  return static_cast<uint64_t>(cur / d);
+#endif
+}
+
 struct U192 {
   uint64_t w[3] = {0, 0, 0};
 
@@ -89,23 +103,46 @@ struct U192 {
 
   std::string ToDecimal() const {
     // Peel off 19 digits at a time (10^19 < 2^64); the remainder of each limb division
-    // is < 10^19, so (rem << 64 | limb) / 10^19 fits in 64 bits.
+    // is < 10^19, so (rem << 64 | limb) / 10^19 fits in 64 bits: one hardware 128/64
+    // division (a generic 128-bit division is a library call several times slower), and
+    // the digits go straight into the one string allocated.
     constexpr uint64_t kChunk = 10'000'000'000'000'000'000ULL;
     U192 v = *this;
     uint64_t parts[4];
     int n = 0;
     do {
-      Uint128 rem = 0;
-      for (int i = 2; i >= 0; --i) {
-        Uint128 cur = (rem << 64) | v.w[i];
-        v.w[i] = static_cast<uint64_t>(cur / kChunk);
-        rem = cur % kChunk;
-      }
-      parts[n++] = static_cast<uint64_t>(rem);
+      uint64_t rem = 0;
+      for (int i = 2; i >= 0; --i) v.w[i] = Div128By64(rem, v.w[i], kChunk, &rem);
+      parts[n++] = rem;
     } while (!v.IsZero());
-    std::string out = fmt::format("{}", parts[n - 1]);
-    for (int i = n - 2; i >= 0; --i) out += fmt::format("{:019}", parts[i]);
-    return out;
+    // Two digits per step from a 200-byte table; every chunk but the most significant is
+    // zero-padded to 19 digits.
+    static constexpr char kPairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    char buf[4 * 19 + 1];
+    char* end = buf + sizeof(buf);
+    char* p = end;
+    for (int i = 0; i < n; ++i) {
+      uint64_t x = parts[i];
+      char* const chunk_end = p;
+      while (x >= 100) {
+        const char* pair = kPairs + 2 * (x % 100);
+        x /= 100;
+        *--p = pair[1];
+        *--p = pair[0];
+      }
+      if (x >= 10) {
+        *--p = kPairs[2 * x + 1];
+        *--p = kPairs[2 * x];
+      } else {
+        *--p = static_cast<char>('0' + x);
+      }
+      if (i != n - 1)
+        while (chunk_end - p < 19) *--p = '0';
+    }
+    return std::string(p, end);
   }
 };
 
