@@ -1,6 +1,7 @@
-// Engine: the topology worker. A reshard changes routing in memory and returns; this
-// worker writes the new topology to CATALOG (after flushing what the closed parents
-// accepted), seals the parents, and keeps empty logs ready for the next children.
+// Engine: the background half of resharding. A reshard changes routing in memory and
+// returns; the commit worker writes the new topology to CATALOG (after flushing what the
+// closed parents accepted); the maintenance worker seals the parents and keeps empty logs
+// ready for the next children.
 //
 // The invariant that makes this safe: a shard created by a reshard acknowledges no record
 // until the CATALOG naming it is durable (Shard::gate_version), and a CATALOG naming a
