@@ -1,8 +1,8 @@
 // What the engine adds to a raw shard-log append (issue 3: routing + sequence assignment
 // should cost no more than a few percent). Same thread, same records, same run:
 //
-//   SHOAL_BENCH_DIR=/tmp build/release/bench/engine_put_bench --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   SHOAL_BENCH_DIR=/tmp build/release/bench/engine_put_bench --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
 //
 // BM_ShardLogAppend: ShardLog::Append of N records (1 KiB data, 16-byte keys), waiting for
 // the acknowledgement. BM_EnginePutRecords: Engine::PutRecords of the same records into a
