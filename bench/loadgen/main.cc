@@ -8,11 +8,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "bench/harness/json.h"
+#include "bench/lib/device_probe.h"
 #include "bench/loadgen/loadgen_run.h"
 #include "bench/loadgen/shoald_process.h"
 
@@ -206,6 +210,12 @@ int main(int argc, char** argv) {
   cfg.Set("embedded", c.embedded);
   cfg.Set("repeat", repeat);
   doc.Set("config", std::move(cfg));
+  Json machine = Json::MakeObject();
+  for (const auto& [k, v] : shoal::bench::MachineFacts(c.work_dir).Pairs()) machine.Set(k, v);
+  machine.Set("online_cpus", static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  double load[3] = {0, 0, 0};
+  if (::getloadavg(load, 3) == 3) machine.Set("load_average_start", Json(Json::Array{Json(load[0]), Json(load[1]), Json(load[2])}));
+  doc.Set("machine", std::move(machine));
 
   auto progress = [&](const std::string& s) {
     if (!quiet) fmt::print(stderr, "[shoal-loadgen] {}\n", s);
@@ -234,6 +244,8 @@ int main(int argc, char** argv) {
   }
   std::error_code ec;
   std::filesystem::remove_all(c.work_dir, ec);
+  if (::getloadavg(load, 3) == 3)
+    doc["machine"].Set("load_average_end", Json(Json::Array{Json(load[0]), Json(load[1]), Json(load[2])}));
   doc.Set("runs", std::move(runs));
   doc.Set("errors", std::move(errors));
   Json med = Json::MakeObject();

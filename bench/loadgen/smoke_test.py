@@ -50,6 +50,9 @@ def main(argv):
 
     check(doc.get("schema") == "shoal-loadgen/1", "schema")
     check(doc.get("errors") == [], f"errors: {doc.get('errors')}")
+    m = doc.get("machine", {})
+    for k in ("cpu_model", "kernel", "fs_type", "online_cpus", "load_average_start", "load_average_end"):
+        check(k in m, f"machine.{k} missing")
     runs = doc.get("runs", [])
     check(len(runs) == 2, f"{len(runs)} runs, expected 2")
     for r in runs:
