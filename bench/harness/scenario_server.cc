@@ -144,7 +144,7 @@ void RunServer(Context& ctx) {
     if (!r.ok()) {
       const std::string msg = fmt::format("repetition {}: {}", rep, r.status().ToString());
       for (Point* p : {&put, &emb, &get, &one8, &one1}) p->error = p->error.empty() ? msg : p->error + "; " + msg;
-      ctx.results->AddError("server", kPutId, msg);
+      ctx.results->AddError("server", "server/*", msg);  // every point of the scenario carries it
       ctx.progress->Note("FAILED " + msg);
       continue;
     }

@@ -139,6 +139,7 @@ Status HttpConnection::RoundTrip(std::string_view request, HttpReply* reply) {
   // it: no copy out of the read buffer, no per-chunk parser calls, big reads.
   http::response_parser<http::empty_body> head;
   head.header_limit(64 << 10);
+  head.body_limit(kMaxResponseBody);  // checked against Content-Length with the header (Beast's default: 8 MB)
   http::read_header(s.socket, s.buf, head, ec);
   if (ec) return fail("read response header from", ec);
   http::response<http::empty_body>& res = head.get();
