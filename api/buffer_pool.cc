@@ -16,7 +16,6 @@ std::string BufferPool::Take(size_t min_capacity) {
   free_[best] = std::move(free_.back());
   free_.pop_back();
   bytes_ -= out.capacity();
-  out.clear();
   return out;
 }
 

@@ -24,8 +24,9 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // The smallest pooled buffer of at least `min_capacity` bytes, emptied (size 0); an
-  // empty string when none is that big (the caller's reserve allocates then).
+  // The smallest pooled buffer of at least `min_capacity` bytes, with the size and stale
+  // contents it was given back with (a caller that keeps its buffer's size at the high
+  // mark never zero-fills it again); an empty string when none is that big.
   std::string Take(size_t min_capacity);
   // Keeps *buf's storage for a later Take (or frees it when the pool is full); *buf is
   // left empty with no storage either way.

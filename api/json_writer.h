@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -77,8 +78,20 @@ class JsonWriter {
     out_->append(buf, static_cast<size_t>(end - buf));
   }
   static bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+  // Whether any of 8 bytes needs escaping (exact: the zero-byte tests can only misplace a
+  // hit, not invent one). Strings are scanned a word at a time: each GetRecords record
+  // has a 56-digit sequence number and a partition key.
+  static bool WordNeedsEscape(uint64_t w) {
+    constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+    auto has_zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
+    return (((w - k01 * 0x20) & ~w & k80) | has_zero(w ^ (k01 * '"')) | has_zero(w ^ (k01 * '\\'))) != 0;
+  }
   void Escape(std::string_view s) {
     size_t clean = 0;
+    for (uint64_t w; clean + 8 <= s.size(); clean += 8) {
+      std::memcpy(&w, s.data() + clean, 8);
+      if (WordNeedsEscape(w)) break;
+    }
     while (clean < s.size() && !NeedsEscape(static_cast<unsigned char>(s[clean]))) ++clean;
     out_->append(s.data(), clean);
     for (char ch : s.substr(clean)) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace shoal::api {
@@ -23,6 +24,33 @@ TEST(JsonWriterTest, EscapesOnlyWhatJsonRequires) {
   EXPECT_EQ(Write([](JsonWriter& w) { w.String(std::string_view("x\x01y\x1f", 4)); }), "\"x\\u0001y\\u001f\"");
   EXPECT_EQ(Write([](JsonWriter& w) { w.String("\"leading"); }), "\"\\\"leading\"");
   EXPECT_EQ(Write([](JsonWriter& w) { w.String(""); }), "\"\"");
+}
+
+// Long strings are scanned a word at a time: every character that needs escaping is
+// found in every position, and nothing else is escaped.
+TEST(JsonWriterTest, EscapesInEveryPositionOfLongStrings) {
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const bool escape = c < 0x20 || ch == '"' || ch == '\\';
+    for (size_t pos = 0; pos < 40; ++pos) {
+      std::string text(40, 'x');
+      text[pos] = ch;
+      const std::string out = Write([&](JsonWriter& w) { w.String(text); });
+      std::string before = "\"";
+      before.append(text, 0, pos);
+      if (escape) {
+        const size_t escaped = c < 0x20 && (c == 0 || !std::strchr("\n\r\t\b\f", ch)) ? 6 : 2;  // \u00XX or \n
+        ASSERT_EQ(out.size(), text.size() + 1 + escaped) << c << " at " << pos;
+        ASSERT_EQ(out.compare(0, before.size(), before), 0) << c << " at " << pos;
+        ASSERT_EQ(out[before.size()], '\\') << c << " at " << pos;
+      } else {
+        std::string whole = before;
+        whole.append(text, pos, std::string::npos);
+        whole += '"';
+        ASSERT_EQ(out, whole) << c << " at " << pos;
+      }
+    }
+  }
 }
 
 TEST(JsonWriterTest, IntegersAndEpochMillis) {
