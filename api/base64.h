@@ -16,5 +16,7 @@ size_t Base64EncodedSize(size_t n);
 // spec's wording: "Base64 encoded length is expected a multiple of 4 bytes but found: N",
 // "Invalid Base64 character: 'c'", "Invalid last non-pad Base64 character dectected".
 bool Base64Decode(std::string_view in, std::string* out, std::string* why);
+// The same, appending to `out` (left as it was on failure): decodes straight into an arena.
+bool Base64DecodeAppend(std::string_view in, std::string* out, std::string* why);
 
 }  // namespace shoal::api

@@ -1,4 +1,6 @@
 #include "api/http_server.h"
+
+#include "api/buffer_pool.h"
 #include "api/log_line.h"
 
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <mutex>
@@ -102,11 +106,13 @@ class HttpConnection;
 
 struct HttpServer::Impl {
   Impl(KinesisService& s, const HttpServerOptions& o)
-      : service(s), opts(o), max_body(s.options().max_body_bytes), acceptor(asio::make_strand(ioc)) {}
+      : service(s), opts(o), max_body(s.options().max_body_bytes), pool(o.buffer_pool_bytes),
+        acceptor(asio::make_strand(ioc)) {}
 
   KinesisService& service;
   const HttpServerOptions& opts;
   const size_t max_body;
+  BufferPool pool;
 
   // Declared before the io_context: connections still queued in it when it is destroyed
   // unregister themselves from here.
@@ -138,7 +144,7 @@ struct HttpServer::Impl {
   std::vector<std::shared_ptr<HttpConnection>> Snapshot();
   bool WaitForConnections(std::chrono::milliseconds timeout);
   // KinesisService::Handle, never throwing: an exception becomes a 500 InternalFailure.
-  HttpResponse Call(const HttpRequest& req);
+  void Call(const HttpRequest& req, HttpResponse* res);
 };
 
 // One client connection: reads requests one at a time, hands each to the service and
@@ -167,9 +173,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  private:
   enum class Phase { kIdle, kHeader, kBody, kHandling, kWriting };
   using Request = http::request<http::string_body>;
+  using Parser = http::request_parser<http::string_body>;
 
-  asio::awaitable<HttpResponse> Dispatch(const Request& req);
-  asio::awaitable<void> WriteResponse(const Request& req, HttpResponse r, bool keep_alive, bool* ok);
+  // Reads the body of a request whose length the headers gave into body_, followed by
+  // kRequestBodyPadding zeros; false if the connection failed (handled, caller closes).
+  asio::awaitable<bool> ReadSizedBody(size_t length, unsigned version);
+  // Big buffers go back to the server's pool while the connection waits for a request.
+  void ReleaseBuffers();
+  asio::awaitable<void> Dispatch(const Request& req, std::string_view body, size_t padding);
+  asio::awaitable<void> WriteResponse(const Request& req, bool keep_alive, bool* ok);
   // Answers a request the parser refused (400 / 413 / 431) or drops the connection for
   // errors that leave nobody to answer (EOF, reset, timeout).
   asio::awaitable<void> Reject(beast::error_code ec, unsigned version);
@@ -178,6 +190,14 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   HttpServer::Impl& srv_;
   beast::tcp_stream stream_;
   beast::flat_buffer buf_;
+  // The current request's body when its length is known (every SDK sends Content-Length):
+  // read straight from the socket, padded for the JSON parser. Its size() only grows
+  // (bytes past the body are stale), so a reused buffer is never zero-filled again.
+  std::string body_;
+  // The current response; the service writes its body in place (a reused buffer).
+  HttpResponse resp_;
+  // Capacity of the last big response, to take a like buffer from the pool next time.
+  size_t resp_capacity_hint_ = 0;
   const uint64_t id_;
   Phase phase_ = Phase::kIdle;
 };
@@ -194,6 +214,7 @@ asio::awaitable<void> HttpConnection::Run() {
     phase_ = Phase::kIdle;
     if (buf_.size() == 0) {
       if (buf_.capacity() > kMaxIdleBuffer) buf_.shrink_to_fit();
+      ReleaseBuffers();
       stream_.expires_after(idle);
       auto [ec, n] = co_await stream_.async_read_some(buf_.prepare(kFirstReadBytes), kTuple);
       if (ec) {
@@ -203,7 +224,7 @@ asio::awaitable<void> HttpConnection::Run() {
       buf_.commit(n);
     }
     phase_ = Phase::kHeader;
-    http::request_parser<http::string_body> parser;
+    Parser parser;
     parser.header_limit(static_cast<uint32_t>(std::min<size_t>(srv_.opts.max_header_bytes, UINT32_MAX)));
     parser.body_limit(srv_.max_body);
     stream_.expires_after(request_timeout);
@@ -216,25 +237,36 @@ asio::awaitable<void> HttpConnection::Run() {
     }
     phase_ = Phase::kBody;
     Request& req = parser.get();
+    std::string_view body;
+    size_t padding = 0;
     if (!parser.is_done()) {
       if (req.version() >= 11 && IEquals(Sv(req[http::field::expect]), "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, req.version()};
         auto [ec, n] = co_await http::async_write(stream_, cont, kTuple);
         if (ec) break;
       }
-      auto [ec, n] = co_await http::async_read(stream_, buf_, parser, kTuple);
-      if (ec) {
-        co_await Reject(ec, req.version());
-        break;
+      if (auto length = parser.content_length(); length && !parser.chunked()) {
+        // The parser checked the length against the body limit with the headers.
+        if (!co_await ReadSizedBody(static_cast<size_t>(*length), req.version())) break;
+        body = std::string_view(body_.data(), static_cast<size_t>(*length));
+        padding = kRequestBodyPadding;
+      } else {
+        // Chunked: Beast assembles the body in req.body().
+        auto [ec, n] = co_await http::async_read(stream_, buf_, parser, kTuple);
+        if (ec) {
+          co_await Reject(ec, req.version());
+          break;
+        }
+        body = req.body();
       }
     }
     phase_ = Phase::kHandling;
     stream_.expires_never();
-    HttpResponse r = co_await Dispatch(req);
+    co_await Dispatch(req, body, padding);
     phase_ = Phase::kWriting;
     bool keep_alive = req.keep_alive() && !srv_.stopping.load();
     bool ok = false;
-    co_await WriteResponse(req, std::move(r), keep_alive, &ok);
+    co_await WriteResponse(req, keep_alive, &ok);
     if (!ok || !keep_alive) break;
   }
   beast::error_code ec;
@@ -242,7 +274,45 @@ asio::awaitable<void> HttpConnection::Run() {
   stream_.socket().close(ec);
 }
 
-asio::awaitable<HttpResponse> HttpConnection::Dispatch(const Request& req) {
+asio::awaitable<bool> HttpConnection::ReadSizedBody(size_t length, unsigned version) {
+  const size_t need = length + kRequestBodyPadding;
+  if (body_.capacity() < need) {
+    std::string pooled = srv_.pool.Take(need);
+    if (pooled.capacity() >= need) {
+      if (body_.capacity() > kMaxIdleBuffer) srv_.pool.Give(&body_);
+      body_ = std::move(pooled);
+    }
+  }
+  if (body_.size() < need) body_.resize(need);
+  char* p = body_.data();
+  std::memset(p + length, 0, kRequestBodyPadding);
+  // What the header read already buffered, then the rest straight from the socket (no
+  // pass through buf_ and Beast's body reader: one copy less for a 700 KB PutRecords).
+  const size_t have = std::min(length, buf_.size());
+  asio::buffer_copy(asio::buffer(p, have), buf_.data());
+  buf_.consume(have);
+  if (have < length) {
+    auto [ec, n] = co_await asio::async_read(stream_, asio::buffer(p + have, length - have), kTuple);
+    if (ec) {
+      // EOF, reset or timeout mid-body: nobody to answer (as Beast's partial_message).
+      co_await Reject(ec, version);
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+void HttpConnection::ReleaseBuffers() {
+  if (body_.capacity() > kMaxIdleBuffer) srv_.pool.Give(&body_);
+  if (resp_.body.capacity() > kMaxIdleBuffer) {
+    resp_capacity_hint_ = resp_.body.capacity();
+    srv_.pool.Give(&resp_.body);
+  } else if (resp_.body.capacity() > 0) {
+    resp_capacity_hint_ = 0;
+  }
+}
+
+asio::awaitable<void> HttpConnection::Dispatch(const Request& req, std::string_view body, size_t padding) {
   HttpRequest in;
   in.method = Sv(req.method_string());
   in.target = Sv(req["X-Amz-Target"]);
@@ -250,17 +320,31 @@ asio::awaitable<HttpResponse> HttpConnection::Dispatch(const Request& req) {
   in.origin = Sv(req[http::field::origin]);
   in.cors_request_headers = Sv(req[http::field::access_control_request_headers]);
   in.cors_request_method = Sv(req[http::field::access_control_request_method]);
-  in.body = req.body();
-  if (srv_.opts.handler_threads <= 0) co_return srv_.Call(in);
+  in.body = body;
+  in.body_padding = padding;
+  // A connection whose last answer was big (a GetRecords reader) takes a like buffer
+  // back from the pool, so the service writes into warm memory.
+  if (resp_capacity_hint_ > resp_.body.capacity()) {
+    std::string pooled = srv_.pool.Take(resp_capacity_hint_);
+    if (pooled.capacity() > resp_.body.capacity()) resp_.body = std::move(pooled);
+  }
+  if (srv_.opts.handler_threads <= 0) {
+    srv_.Call(in, &resp_);
+    co_return;
+  }
   // Run the (possibly blocking) handler on the handler pool; the coroutine resumes on
-  // this connection's strand when it completes.
-  co_return co_await asio::co_spawn(
+  // this connection's strand when it completes. resp_ is not touched here meanwhile.
+  co_await asio::co_spawn(
       srv_.handler_ctx.get_executor(),
-      [this, &in]() -> asio::awaitable<HttpResponse> { co_return srv_.Call(in); }, asio::use_awaitable);
+      [this, &in]() -> asio::awaitable<void> {
+        srv_.Call(in, &resp_);
+        co_return;
+      },
+      asio::use_awaitable);
 }
 
-asio::awaitable<void> HttpConnection::WriteResponse(const Request& req, HttpResponse r, bool keep_alive,
-                                                bool* ok) {
+asio::awaitable<void> HttpConnection::WriteResponse(const Request& req, bool keep_alive, bool* ok) {
+  HttpResponse& r = resp_;
   http::response<http::string_body> res;
   res.version(req.version() == 10 ? 10 : 11);
   if (r.status < 100 || r.status > 599) {
@@ -276,15 +360,15 @@ asio::awaitable<void> HttpConnection::WriteResponse(const Request& req, HttpResp
   if (!has_request_id) res.set("x-amzn-RequestId", NewRequestId());
   res.set(http::field::date, HttpDate());
   size_t length = r.body.size();
-  if (req.method() == http::verb::head) {
-    res.content_length(length);  // what a GET would have carried; no body follows
-  } else {
-    res.body() = std::move(r.body);
-    res.content_length(length);
-  }
+  const bool head = req.method() == http::verb::head;
+  // The body moves into the message and back after the write: Beast sends it from the
+  // same storage, and the connection keeps the storage for its next answer.
+  if (!head) res.body() = std::move(r.body);
+  res.content_length(length);  // for HEAD: what a GET would have carried; no body follows
   res.keep_alive(keep_alive);
   stream_.expires_after(std::chrono::milliseconds(srv_.opts.request_timeout_ms));
   auto [ec, n] = co_await http::async_write(stream_, res, kTuple);
+  if (!head) r.body = std::move(res.body());
   if (ec) {
     if (ec == beast::error::timeout) srv_.timeouts.fetch_add(1, std::memory_order_relaxed);
     co_return;
@@ -356,9 +440,10 @@ bool HttpServer::Impl::WaitForConnections(std::chrono::milliseconds timeout) {
   return conn_cv.wait_for(lk, timeout, [&] { return conns.empty(); });
 }
 
-HttpResponse HttpServer::Impl::Call(const HttpRequest& req) {
+void HttpServer::Impl::Call(const HttpRequest& req, HttpResponse* res) {
   try {
-    return service.Handle(req);
+    service.Handle(req, res);
+    return;
   } catch (const std::exception& e) {
     handler_errors.fetch_add(1, std::memory_order_relaxed);
     Log("error: request {} failed with an exception: {}", req.target, e.what());
@@ -366,14 +451,14 @@ HttpResponse HttpServer::Impl::Call(const HttpRequest& req) {
     handler_errors.fetch_add(1, std::memory_order_relaxed);
     Log("error: request {} failed with an unknown exception", req.target);
   }
-  HttpResponse r;
+  HttpResponse& r = *res;
   r.status = 500;
   r.error_type = "InternalFailure";
+  r.headers.clear();
   r.headers.emplace_back("x-amzn-RequestId", NewRequestId());
   r.headers.emplace_back("x-amzn-ErrorType", "InternalFailure");
   r.headers.emplace_back("Content-Type", "application/x-amz-json-1.1");
   r.body = R"({"__type":"InternalFailure","message":"Internal Service Failure"})";
-  return r;
 }
 
 asio::awaitable<void> HttpServer::Impl::AcceptLoop() {

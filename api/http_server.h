@@ -67,6 +67,9 @@ struct HttpServerOptions {
   size_t max_connections = 10000;
   // Stop(): how long in-flight requests get to finish before their sockets are closed.
   int64_t stop_grace_ms = 10000;
+  // Capacity of request and response buffers kept for reuse while their connections idle
+  // (see buffer_pool.h): 16 readers' worth of 10 MB GetRecords answers (~14 MB each).
+  size_t buffer_pool_bytes = 256u << 20;
   // Log the start and stop lines (a program that prints its own, like shoald, turns
   // them off; errors are always logged).
   bool log_lifecycle = true;

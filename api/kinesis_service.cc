@@ -21,6 +21,8 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
 
+static_assert(kRequestBodyPadding >= simdjson::SIMDJSON_PADDING);
+
 constexpr std::string_view kJson = "application/x-amz-json-1.1";
 constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
 
@@ -956,6 +958,16 @@ HttpResponse KinesisService::Call(std::string_view operation, std::string_view j
 
 HttpResponse KinesisService::Handle(const HttpRequest& req) {
   HttpResponse res;
+  Handle(req, &res);
+  return res;
+}
+
+void KinesisService::Handle(const HttpRequest& req, HttpResponse* out) {
+  HttpResponse& res = *out;
+  res.status = 200;
+  res.headers.clear();
+  res.body.clear();  // keeps its storage: the point of this overload
+  res.error_type.clear();
   res.headers.emplace_back("x-amzn-RequestId", RequestId());
   auto json_error = [&](int status, std::string_view type, std::optional<std::string_view> message,
                         std::string_view key = "message") {
@@ -963,12 +975,12 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
     res.error_type = std::string(type);
     res.headers.emplace_back("x-amzn-ErrorType", std::string(type));
     res.headers.emplace_back("Content-Type", std::string(kJson));
+    res.body.clear();  // a handler may have started its answer before failing
     JsonWriter w(&res.body);
     w.BeginObject();
     w.Field("__type", type);
     if (message) w.Field(key, *message);
     w.EndObject();
-    return res;
   };
   if (!req.origin.empty()) {
     res.headers.emplace_back("Access-Control-Allow-Origin", "*");
@@ -978,7 +990,7 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
       if (!req.cors_request_method.empty())
         res.headers.emplace_back("Access-Control-Allow-Methods", std::string(req.cors_request_method));
       res.headers.emplace_back("Access-Control-Max-Age", "172800");
-      return res;
+      return;
     }
     res.headers.emplace_back("Access-Control-Expose-Headers",
                              "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date");
@@ -988,7 +1000,7 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
   //    in-process callers).
   if (req.body.size() > options_.max_body_bytes) {
     res.status = 413;
-    return res;
+    return;
   }
   // 3. Method.
   if (req.method != "POST") {
@@ -997,7 +1009,7 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
     res.body =
         "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be "
         "authorized</Message>\n</AccessDeniedException>\n";
-    return res;
+    return;
   }
   std::string_view target = req.target;
   std::string_view op_name;
@@ -1020,12 +1032,12 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
       res.body =
           "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be "
           "authorized</Message>\n</AccessDeniedException>\n";
-      return res;
+      return;
     }
     res.status = 404;
     res.error_type = "UnknownOperationException";
     res.body = "<UnknownOperationException/>\n";
-    return res;
+    return;
   }
   // 6. Parse: the body must be a JSON object.
   struct Lease {
@@ -1034,7 +1046,10 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
     ~Lease() { impl->Release(std::move(s)); }
   } lease{impl_.get(), impl_->Acquire()};
   simdjson::dom::element doc;
-  if (lease.s->parser.parse(req.body.data(), req.body.size()).get(doc) != simdjson::SUCCESS ||
+  // In place when the transport left simdjson's padding after the body (a ~700 KB
+  // PutRecords body is then never copied); otherwise simdjson copies it.
+  const bool padded = req.body_padding >= kRequestBodyPadding;
+  if (lease.s->parser.parse(req.body.data(), req.body.size(), !padded).get(doc) != simdjson::SUCCESS ||
       doc.type() != element_type::OBJECT)
     return json_error(400, "SerializationException", std::nullopt);
   // 7. Operation.
@@ -1050,14 +1065,11 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
   if (v.kind == ValidationResult::kSerialization)
     return json_error(400, "SerializationException", v.message, "Message");
   if (v.kind == ValidationResult::kValidation) return json_error(400, "ValidationException", v.message);
-  // 11. Logic.
-  std::string body;
-  std::optional<ApiError> err = (impl_.get()->*op->handler)(doc.get_object().value_unsafe(), v, &body);
+  // 11. Logic: the handler writes straight into the (reused) response body.
+  std::optional<ApiError> err = (impl_.get()->*op->handler)(doc.get_object().value_unsafe(), v, &res.body);
   if (err) return json_error(err->status, err->type, err->message);
   res.status = 200;
   res.headers.emplace_back("Content-Type", std::string(kJson));
-  res.body = std::move(body);
-  return res;
 }
 
 }  // namespace shoal::api

@@ -130,14 +130,8 @@ class TypeChecker {
     }
     return true;
   }
-  bool Decode(std::string_view s, std::string* why) {
-    std::string& tmp = scratch_;
-    if (!Base64Decode(s, &tmp, why)) return false;
-    out_->arena.append(tmp);
-    return true;
-  }
+  bool Decode(std::string_view s, std::string* why) { return Base64DecodeAppend(s, &out_->arena, why); }
   ValidationResult* out_;
-  std::string scratch_;
 };
 
 // Pass 2: constraint violations, at most 10 (§1.7.4).

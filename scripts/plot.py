@@ -245,9 +245,79 @@ class Report:
             ["x_naive", "x_rocksdb"])
         add("Shoal, same batches pipelined", "baseline/shoal/pipelined/500x1KiB", "throughput", "",
             ["x_naive", "x_rocksdb", "fraction_of_device_ceiling"])
+        for pid, label, metric, ratios in self.SERVER_ROWS:
+            add(label, pid, metric, "", ratios)
         add("RocksDB iterator scan", "baseline/rocksdb/read", "throughput")
         add("Shoal catch-up scan, same data size", "baseline/shoal/read", "throughput", "", ["x_rocksdb"])
         self.table(["figure", "median (min–max)", "unit", "ratios", "source"], rows)
+
+    SERVER_PUT = "server/put_records/shards=8/clients=8/records=500x1KiB"
+    SERVER_EMB = "server/embedded/shards=8/producers=8/records=500x1KiB"
+    SERVER_GET = "server/get_records/shards=8/clients=8/limit=10000"
+    SERVER_ROWS = [
+        (SERVER_PUT, "shoald PutRecords over HTTP, 8 clients, 500 × 1 KiB", "throughput",
+         ["x_embedded", "fraction_of_device_ceiling"]),
+        (SERVER_PUT, "shoald PutRecords: call p99", "call_p99", []),
+        (SERVER_EMB, "embedded Engine::PutRecords, same workload and run", "throughput", []),
+        (SERVER_GET, "shoald GetRecords over HTTP, read-back, Limit 10000", "throughput", ["x_put_records"]),
+        (SERVER_GET, "shoald GetRecords: call p99", "call_p99", []),
+        ("server/put_record/clients=8/record=1KiB", "shoald PutRecord, 8 clients", "calls_per_s", ["x_one_client"]),
+        ("server/put_record/clients=8/record=1KiB", "shoald PutRecord, 8 clients: call p99", "call_p99", []),
+        ("server/put_record/clients=1/record=1KiB", "shoald PutRecord, 1 client", "calls_per_s", []),
+        ("server/put_record/clients=1/record=1KiB", "shoald PutRecord, 1 client: call p99", "call_p99", []),
+    ]
+
+    def server(self):
+        """The shoald section: the issue-5 targets stated against this run's figures."""
+        R = self.run
+        put, emb, get = R.point(self.SERVER_PUT), R.point(self.SERVER_EMB), R.point(self.SERVER_GET)
+        if not put:
+            return
+        self.w("## Server: shoald over HTTP (scenario `server`, bench/loadgen)")
+        self.w()
+        pm, em, gm = R.metric(self.SERVER_PUT, "throughput"), R.metric(self.SERVER_EMB, "throughput"), \
+            R.metric(self.SERVER_GET, "throughput")
+        if "error" in put:
+            self.w(f"**error**: {put['error']}")
+            self.w()
+        if not (pm and em and gm):
+            self.w("_(incomplete: see Errors)_")
+            self.w()
+            return
+        pr = put["params"]
+        xe, xg = R.ratio(self.SERVER_PUT, "x_embedded"), R.ratio(self.SERVER_GET, "x_put_records")
+        same = R.metric(self.SERVER_PUT, "x_embedded_same_repetition")
+        self.w(f"shoald with its defaults (durability `{pr['durability']}`, write mode `{pr['write_mode']}`), "
+               f"{pr['shards']} shards, {pr['clients']} keep-alive clients on loopback, PutRecords of "
+               f"{put['params'].get('records_per_call')} × {fmt_bytes(pr['record_bytes'])}; the embedded engine ran "
+               "the same workload in the same repetition on the same file system. Medians (min–max) over "
+               f"{put['repetitions']} repetitions:")
+        self.w()
+        self.w(f"- **PutRecords over HTTP: {cell(pm)} MB/s = {rcell(xe)} the embedded engine's {cell(em)} MB/s** "
+               f"(`x_embedded`, ratio of the medians; per repetition: {cell(same)}×). Targets: ≥ 200 MB/s "
+               f"({'met' if pm['value'] >= 200 else 'missed'} by the median) and ≥ 1/3 of embedded "
+               f"({'met' if xe and xe['value'] >= 1 / 3 else 'missed'}).")
+        self.w(f"- **GetRecords over HTTP (read-back): {cell(gm)} MB/s = {rcell(xg)} PutRecords** "
+               f"(`x_put_records`). Target: ≥ 1× ({'met' if xg and xg['value'] >= 1 else 'missed'}).")
+        ack, back = R.metric(self.SERVER_PUT, "records_acknowledged"), R.metric(self.SERVER_PUT, "records_read_back")
+        if ack and back:
+            self.w(f"- Read-back: every repetition read back what PutRecords acknowledged "
+                   f"({', '.join(fmt(x) for x in back['samples'])} records).")
+        rows = []
+        for pid in (self.SERVER_PUT, self.SERVER_EMB, self.SERVER_GET, "server/put_record/clients=8/record=1KiB",
+                    "server/put_record/clients=1/record=1KiB"):
+            p = R.point(pid)
+            if not p:
+                continue
+            m = p["metrics"]
+            rows.append([f"`{pid}`", cell(m.get("throughput")), cell(m.get("calls_per_s")), cell(m.get("call_p50")),
+                         cell(m.get("call_p99")), cell(m.get("server_cpu")), cell(m.get("client_cpu") or m.get("cpu"))])
+        self.w()
+        self.table(["point", "MB/s (data)", "calls/s", "call p50 us", "call p99 us", "server CPU s",
+                    "client (or engine) CPU s"], rows)
+        self.w("CPU seconds are per phase (shoald's from /proc, the load generator's from getrusage); both share "
+               "the machine's cores, so a client that costs CPU takes it from the server.")
+        self.w()
 
     def scenario_tables(self):
         R = self.run
@@ -256,7 +326,7 @@ class Report:
         self.w("Every point of the run with all its metrics (median (min–max)) and ratios; the point's title "
                "and notes say what was measured and how.")
         self.w()
-        for sc in ["device", "append", "read", "reshard", "trim", "limits", "recovery", "baseline"]:
+        for sc in ["device", "append", "read", "reshard", "trim", "limits", "recovery", "baseline", "server"]:
             pts = [p for p in R.doc["results"] if p["scenario"] == sc]
             if not pts:
                 continue
@@ -492,6 +562,64 @@ def plot_trim_k(run, out):
     return "trim_vs_k.png"
 
 
+def plot_server(run, out):
+    put = run.point(Report.SERVER_PUT)
+    if not put or "throughput" not in put["metrics"]:
+        return None
+    bars = [("PutRecords\nHTTP", Report.SERVER_PUT, "tab:blue"), ("Engine::PutRecords\nembedded", Report.SERVER_EMB,
+                                                                    "tab:gray"),
+            ("GetRecords\nHTTP", Report.SERVER_GET, "tab:green")]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    xs, ys, lo, hi, colors, labels = [], [], [], [], [], []
+    for i, (label, pid, color) in enumerate(bars):
+        m = run.metric(pid, "throughput")
+        if not m:
+            continue
+        xs.append(i)
+        ys.append(m["value"])
+        lo.append(m["value"] - m["min"])
+        hi.append(m["max"] - m["value"])
+        colors.append(color)
+        labels.append(label)
+    a1.bar(xs, ys, yerr=[lo, hi], capsize=4, color=colors)
+    a1.set_xticks(xs)
+    a1.set_xticklabels(labels, fontsize=8)
+    a1.axhline(200, color="k", linestyle="--", linewidth=0.8, label="200 MB/s target")
+    emb = run.metric(Report.SERVER_EMB, "throughput")
+    if emb:
+        a1.axhline(emb["value"] / 3, color="tab:red", linestyle=":", linewidth=0.8, label="1/3 of embedded")
+    xe = run.ratio(Report.SERVER_PUT, "x_embedded")
+    a1.set_title(f"8 clients, 500 × 1 KiB, 8 shards: server/embedded = {fmt(xe['value']) if xe else '?'}×",
+                 fontsize=9)
+    a1.set_ylabel("MB/s of record data (median, min–max)")
+    a1.legend(fontsize=8)
+    a1.grid(alpha=0.3, axis="y")
+    calls = [("PutRecords", Report.SERVER_PUT), ("embedded", Report.SERVER_EMB), ("GetRecords", Report.SERVER_GET),
+             ("PutRecord ×8", "server/put_record/clients=8/record=1KiB"),
+             ("PutRecord ×1", "server/put_record/clients=1/record=1KiB")]
+    names, p50, p99 = [], [], []
+    for label, pid in calls:
+        a, b = run.metric(pid, "call_p50"), run.metric(pid, "call_p99")
+        if a and b:
+            names.append(label)
+            p50.append(a["value"] / 1000)
+            p99.append(b["value"] / 1000)
+    idx = list(range(len(names)))
+    a2.bar([i - 0.2 for i in idx], p50, width=0.4, label="p50")
+    a2.bar([i + 0.2 for i in idx], p99, width=0.4, label="p99")
+    a2.set_xticks(idx)
+    a2.set_xticklabels(names, fontsize=8)
+    a2.set_yscale("log")
+    a2.set_ylabel("latency per call, ms (log)")
+    a2.set_title("Per-call latency (medians over repetitions)", fontsize=9)
+    a2.legend(fontsize=8)
+    a2.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "server_throughput.png"), dpi=110)
+    plt.close(fig)
+    return "server_throughput.png"
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -506,13 +634,15 @@ def main(argv):
                           ("Append acknowledgement latency", plot_ack_latency),
                           ("Reshard cost vs shard size", plot_reshard_cost),
                           ("Trim timeline", plot_trim_timeline),
-                          ("Trim latency vs k", plot_trim_k)):
+                          ("Trim latency vs k", plot_trim_k),
+                          ("Server (shoald over HTTP) vs embedded engine", plot_server)):
             name = fn(run, folder)
             if name:
                 images.append((title, name))
     rep = Report(run)
     rep.header()
     rep.headline()
+    rep.server()
     rep.references()
     rep.plots(images)
     rep.micro()

@@ -46,7 +46,8 @@ Budget BudgetFor(Suite s) {
           .trim_k = {1, 8}, .trim_passes = 3, .trim_load_seconds = 0.4,
           .limits_warmup_seconds = 0.3, .limits_window_seconds = 1.2,
           .recovery_sizes = {16 * MiB}, .recovery_engine_shard_bytes = 4 * MiB, .recovery_engine_shards = 2,
-          .baseline_bytes = 16 * MiB, .baseline_seconds = 0.3};
+          .baseline_bytes = 16 * MiB, .baseline_seconds = 0.3,
+          .server_put_seconds = 0.5, .server_putrecord_seconds = 0.3};
     case Suite::kDefault:
       return Budget{
           .device_bytes = 256 * MiB, .fsync_chunks = {8 * MiB, 1 * MiB}, .fsync_seconds = 1.0,
@@ -59,7 +60,8 @@ Budget BudgetFor(Suite s) {
           .limits_warmup_seconds = 1.0, .limits_window_seconds = 3.0,
           .recovery_sizes = {64 * MiB, 512 * MiB}, .recovery_engine_shard_bytes = 64 * MiB,
           .recovery_engine_shards = 4,
-          .baseline_bytes = 256 * MiB, .baseline_seconds = 1.5};
+          .baseline_bytes = 256 * MiB, .baseline_seconds = 1.5,
+          .server_put_seconds = 5, .server_putrecord_seconds = 3};
     case Suite::kFull:
       return Budget{
           .device_bytes = 1 * GiB, .fsync_chunks = {8 * MiB, 1 * MiB, 64 * KiB}, .fsync_seconds = 2.0,
@@ -72,7 +74,8 @@ Budget BudgetFor(Suite s) {
           .limits_warmup_seconds = 2, .limits_window_seconds = 10,
           .recovery_sizes = {64 * MiB, 1 * GiB, 4 * GiB}, .recovery_engine_shard_bytes = 256 * MiB,
           .recovery_engine_shards = 4,
-          .baseline_bytes = 1 * GiB, .baseline_seconds = 5};
+          .baseline_bytes = 1 * GiB, .baseline_seconds = 5,
+          .server_put_seconds = 10, .server_putrecord_seconds = 5};
   }
   return BudgetFor(Suite::kDefault);
 }
@@ -100,6 +103,8 @@ Json BudgetJson(const Budget& b) {
   j.Set("recovery_engine_shards", b.recovery_engine_shards);
   j.Set("baseline_bytes", b.baseline_bytes);
   j.Set("baseline_seconds", b.baseline_seconds);
+  j.Set("server_put_seconds", b.server_put_seconds);
+  j.Set("server_putrecord_seconds", b.server_putrecord_seconds);
   return j;
 }
 

@@ -55,6 +55,9 @@ struct Budget {
   // baseline
   uint64_t baseline_bytes;
   double baseline_seconds;
+  // server (shoald over HTTP, bench/loadgen)
+  double server_put_seconds;       // PutRecords phase (and the embedded run) per repetition
+  double server_putrecord_seconds;  // each PutRecord phase (8 clients, then 1)
 };
 Budget BudgetFor(Suite s);
 Json BudgetJson(const Budget& b);
@@ -86,6 +89,7 @@ struct Context {
   int repeat = 3;
   std::string data_dir;  // the device under test; scenarios work in subdirectories
   std::string self_exe;  // for child processes (recovery)
+  std::string shoald;    // the shoald binary the server scenario starts ("" = not found)
   Results* results = nullptr;
   Progress* progress = nullptr;
 

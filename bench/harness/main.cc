@@ -4,7 +4,7 @@
 // the JSON into report.md and plots (scripts/plot.py).
 //
 //   shoal-bench [--quick|--full] [--scenario device,append,...] [--repeat N]
-//               [--data-dir DIR] [--out DIR]
+//               [--data-dir DIR] [--out DIR] [--shoald PATH]
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +22,7 @@
 #include "bench/harness/baseline_rocksdb.h"
 #include "bench/harness/scenarios.h"
 #include "bench/lib/device_probe.h"
+#include "bench/loadgen/shoald_process.h"
 
 #ifndef SHOAL_SOURCE_DIR
 #define SHOAL_SOURCE_DIR ""
@@ -39,6 +40,7 @@ const std::vector<ScenarioInfo>& Scenarios() {
       {"limits", RunLimits, "Kinesis-emulation limits under overload"},
       {"recovery", RunRecovery, "open after clean close vs after SIGKILL"},
       {"baseline", RunBaseline, "naive write+fdatasync, RocksDB WAL sync, vs Shoal"},
+      {"server", RunServer, "shoald over HTTP (bench/loadgen): PutRecords, GetRecords, PutRecord vs embedded"},
   };
   return all;
 }
@@ -48,7 +50,7 @@ double PlannedSeconds(const std::string& scenario, Suite suite, int repeat) {
       // quick (1 rep), default (3 reps), full (3 reps), on a busy 2-vCPU VM
       {"device", {3, 30, 90}},     {"append", {3, 60, 600}},   {"read", {5, 50, 150}},
       {"reshard", {5, 60, 240}},   {"trim", {3, 35, 150}},     {"limits", {2, 15, 40}},
-      {"recovery", {4, 30, 150}},  {"baseline", {3, 25, 60}},
+      {"recovery", {4, 30, 150}},  {"baseline", {3, 25, 60}},   {"server", {6, 75, 130}},
   };
   auto it = plan.find(scenario);
   if (it == plan.end()) return 10;
@@ -116,7 +118,7 @@ int main(int argc, char** argv) {
   bool quick = false, full = false, list = false, keep_data = false;
   std::vector<std::string> scenarios;
   int repeat = -1;
-  std::string data_dir, out_dir, git_commit;
+  std::string data_dir, out_dir, git_commit, shoald;
   auto* q = app.add_flag("--quick", quick, "tiny sizes, 1 repetition: the whole suite in under a minute");
   auto* f = app.add_flag("--full", full, "the full grids and larger sizes (tens of minutes)");
   q->excludes(f);
@@ -126,6 +128,8 @@ int main(int argc, char** argv) {
                  "directory on the device under test (default: $SHOAL_BENCH_DIR, else a new temp dir in /tmp)");
   app.add_option("--out", out_dir, "results folder (default results/<YYYY-MM-DD>-<hostname>)");
   app.add_option("--git-commit", git_commit, "commit to record (default: git rev-parse HEAD of the source tree)");
+  app.add_option("--shoald", shoald,
+                 "shoald binary for the server scenario (default: the build tree's, next to shoal-bench)");
   app.add_flag("--keep-data", keep_data, "keep the data directory's scratch files");
   app.add_flag("--list", list, "list the scenarios and exit");
   std::vector<uint64_t> reshard_mib;
@@ -160,6 +164,7 @@ int main(int argc, char** argv) {
   }
   ctx.repeat = repeat > 0 ? repeat : (quick ? 1 : 3);
   ctx.self_exe = SelfExe();
+  ctx.shoald = shoald.empty() ? shoal::loadgen::FindSiblingBinary("shoald") : shoald;
 
   // The data directory: flag, environment, or a fresh temp dir in /tmp (removed at the end).
   bool temp_dir = false;
@@ -219,6 +224,7 @@ int main(int argc, char** argv) {
   run.Set("command_line", cmdline);
   run.Set("budget", BudgetJson(ctx.budget));
   run.Set("rocksdb_built", RocksDbAvailable());
+  run.Set("shoald", ctx.shoald);
   run.Set("statistic", "each metric: value = median over repetitions, with min, max and every sample");
 
   Json& machine = results.machine;

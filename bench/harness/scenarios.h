@@ -33,6 +33,7 @@ void RunTrim(Context& ctx);
 void RunLimits(Context& ctx);
 void RunRecovery(Context& ctx);
 void RunBaseline(Context& ctx);
+void RunServer(Context& ctx);
 
 // The Kinesis per-shard limits as references (always present).
 void AddKinesisReferences(Results& results);

@@ -12,7 +12,7 @@ import math
 import sys
 
 SCHEMA = "shoal-bench/1"
-SCENARIOS = ["device", "append", "read", "reshard", "trim", "limits", "recovery", "baseline"]
+SCENARIOS = ["device", "append", "read", "reshard", "trim", "limits", "recovery", "baseline", "server"]
 
 # unit -> (dimension, factor to the dimension's base unit). Same table as
 # bench/harness/results.cc; results.json carries a copy that must agree.
@@ -63,6 +63,13 @@ REQUIRED = {
     "limits/read/": {"admitted_bytes_per_s": "B/s", "admitted_calls_per_s": "calls/s", "throttled_calls": "calls"},
     "recovery/": {"open_latency": "ms"},
     "baseline/": {"throughput": "MB/s"},
+    "server/put_records/": {"throughput": "MB/s", "records_per_s": "records/s", "calls_per_s": "calls/s",
+                            "call_p50": "us", "call_p99": "us", "records_acknowledged": "records",
+                            "records_read_back": "records", "client_cpu": "s", "server_cpu": "s"},
+    "server/embedded/": {"throughput": "MB/s", "call_p50": "us", "call_p99": "us"},
+    "server/get_records/": {"throughput": "MB/s", "calls_per_s": "calls/s", "call_p50": "us", "call_p99": "us",
+                            "client_cpu": "s", "server_cpu": "s"},
+    "server/put_record/": {"calls_per_s": "calls/s", "call_p50": "us", "call_p99": "us"},
 }
 REQUIRED_RATIOS = {
     "append/": ["x_kinesis_write_bytes_per_shard", "x_kinesis_write_records_per_shard",
@@ -72,6 +79,8 @@ REQUIRED_RATIOS = {
     "limits/read/": ["x_kinesis_read_bytes_per_shard", "x_kinesis_read_calls_per_shard"],
     "trim/under_load": ["put_p99_with_over_without_trim"],
     "reshard/under_load": ["put_p99_resharding_over_steady"],
+    "server/put_records/": ["x_embedded"],
+    "server/get_records/": ["x_put_records"],
 }
 
 
@@ -287,6 +296,12 @@ class Checker:
                             self.bad(w, f"required metric {name} missing")
                         elif m.get("unit") != unit:
                             self.bad(w, f"metric {name} must be in {unit}, is {m.get('unit')}")
+            if pid.startswith("server/put_records/"):
+                # Behaviour, not speed: every record PutRecords acknowledged was read back.
+                ack = metrics.get("records_acknowledged", {}).get("samples")
+                back = metrics.get("records_read_back", {}).get("samples")
+                if ack is not None and ack != back:
+                    self.bad(w, f"records read back {back} != acknowledged {ack}")
             for prefix, req in REQUIRED_RATIOS.items():
                 if pid.startswith(prefix):
                     for name in req:
