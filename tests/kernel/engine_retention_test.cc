@@ -475,8 +475,9 @@ TEST_F(EngineRetentionTest, TickConcurrentWithPuts) {
     }
   });
   for (int i = 0; i < 200; ++i) {
-    // Interleave: let the writer get a few puts in between two sweeps.
-    while (puts.load() < 3 * i && failures.load() == 0) std::this_thread::yield();
+    // Interleave: let the writer get a few puts in before each sweep (3 per step, so the
+    // 600 checked below are in before the last one).
+    while (puts.load() < 3 * (i + 1) && failures.load() == 0) std::this_thread::yield();
     clock_->AdvanceMs(10 * 60'000);  // 10 minutes a step: records start expiring at step 144
     engine_->Tick();
   }
