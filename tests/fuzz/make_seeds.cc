@@ -425,6 +425,50 @@ void Scripts(Out& out) {
   for (const auto& [name, script] : kScripts) out.Write("kinesis_service_fuzz", name, script);
 }
 
+// ---- HTTP ---------------------------------------------------------------------------------
+
+std::string Post(std::string_view op, std::string_view body, std::string_view extra = "",
+                 std::string_view content_type = "application/x-amz-json-1.1") {
+  return fmt::format("POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: Kinesis_20131202.{}\r\n"
+                     "Content-Type: {}\r\n{}Content-Length: {}\r\n\r\n{}",
+                     op, content_type, extra, body.size(), body);
+}
+
+void Http(Out& out) {
+  // One request per operation, the first request of each script above.
+  for (const auto& [name, script] : kScripts) {
+    std::string_view line(script);
+    line = line.substr(0, line.find('\n'));
+    const size_t sp = line.find(' ');
+    out.Write("http_server_fuzz", name, Post(line.substr(0, sp), line.substr(sp + 1)));
+  }
+  out.Write("http_server_fuzz", "pipelined",
+            Post("CreateStream", R"({"StreamName":"h","ShardCount":1})") +
+                Post("PutRecord", R"({"StreamName":"h","PartitionKey":"k","Data":"aGk="})") +
+                Post("ListStreams", "{}", "Connection: close\r\n"));
+  out.Write("http_server_fuzz", "chunked",
+            "POST / HTTP/1.1\r\nHost: h\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\n"
+            "Content-Type: application/x-amz-json-1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "1\r\n{\r\n1\r\n}\r\n0\r\n\r\n");
+  out.Write("http_server_fuzz", "expect-continue",
+            Post("DescribeLimits", "{}", "Expect: 100-continue\r\n"));
+  out.Write("http_server_fuzz", "cors-preflight",
+            "OPTIONS / HTTP/1.1\r\nHost: h\r\nOrigin: http://example.com\r\n"
+            "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-amz-target\r\n\r\n");
+  out.Write("http_server_fuzz", "cors-post", Post("ListStreams", "{}", "Origin: http://example.com\r\n"));
+  out.Write("http_server_fuzz", "head", "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n" + Post("ListStreams", "{}"));
+  out.Write("http_server_fuzz", "get-http10", "GET /any/path HTTP/1.0\r\n\r\n");
+  out.Write("http_server_fuzz", "json-content-type", Post("ListStreams", "{}", "", "application/json; charset=utf-8"));
+  out.Write("http_server_fuzz", "wrong-content-type", Post("ListStreams", "{}", "", "text/plain"));
+  out.Write("http_server_fuzz", "no-target", "POST / HTTP/1.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                                             "Content-Length: 2\r\n\r\n{}");
+  out.Write("http_server_fuzz", "body-too-large",
+            "POST / HTTP/1.1\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 5000\r\n\r\n{}");
+  out.Write("http_server_fuzz", "header-too-large", "POST / HTTP/1.1\r\nX-Pad: " + std::string(3000, 'p') + "\r\n\r\n");
+  out.Write("http_server_fuzz", "malformed", "POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n");
+  out.Write("http_server_fuzz", "truncated", Post("ListStreams", "{\"Limit\":5}").substr(0, 120));
+}
+
 }  // namespace
 }  // namespace shoal::fuzz
 
@@ -439,6 +483,7 @@ int main(int argc, char** argv) {
   shoal::fuzz::Parsers(out);
   shoal::fuzz::Blobs(out);
   shoal::fuzz::Scripts(out);
+  shoal::fuzz::Http(out);
   fmt::print("shoal-fuzz-seeds: wrote {} files under {}\n", out.files(), argv[1]);
   return 0;
 }
