@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include "io/crc32c.h"
 
 namespace shoal::format {
@@ -79,6 +81,9 @@ FrameCheck CheckRecords(const uint8_t* p, const FrameInfo& info) {
     if (static_cast<size_t>(end - r) < kRecordHeaderSize) return FrameCheck::kBadRecords;
     uint64_t need = kRecordHeaderSize + uint64_t{Load16(r + kRecKeyLen)} + Load32(r + kRecDataLen);
     if (need > static_cast<uint64_t>(end - r)) return FrameCheck::kBadRecords;
+    // NextRecord computes base_ts + delta: it must fit an int64. A writer never makes one
+    // that does not; a damaged frame whose CRC still matches could (found by frame_fuzz).
+    if (info.base_ts > INT64_MAX - int64_t{Load32(r + kRecTsDelta)}) return FrameCheck::kBadRecords;
     r += need;
   }
   return FrameCheck::kOk;
