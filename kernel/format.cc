@@ -179,8 +179,10 @@ Result<LogMeta> DecodeMeta(std::string_view bytes, std::string_view file) {
 std::string SegmentFileName(uint64_t ordinal) { return fmt::format("{:012}.seg", ordinal); }
 std::string IndexFileName(uint64_t ordinal) { return fmt::format("{:012}.idx", ordinal); }
 
-bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal) {
-  if (name.size() != 16 || name.substr(12) != ".seg") return false;
+namespace {
+
+bool ParseOrdinalFileName(std::string_view name, std::string_view suffix, uint64_t* ordinal) {
+  if (name.size() != 16 || name.substr(12) != suffix) return false;
   uint64_t v = 0;
   for (size_t i = 0; i < 12; ++i) {
     if (name[i] < '0' || name[i] > '9') return false;
@@ -188,6 +190,16 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal) {
   }
   *ordinal = v;
   return true;
+}
+
+}  // namespace
+
+bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal) {
+  return ParseOrdinalFileName(name, ".seg", ordinal);
+}
+
+bool ParseIndexFileName(std::string_view name, uint64_t* ordinal) {
+  return ParseOrdinalFileName(name, ".idx", ordinal);
 }
 
 }  // namespace shoal::format

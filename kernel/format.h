@@ -220,5 +220,7 @@ std::string SegmentFileName(uint64_t ordinal);  // "000000000042.seg"
 std::string IndexFileName(uint64_t ordinal);    // "000000000042.idx"
 // Parses "000000000042.seg" -> 42; false for anything else.
 bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal);
+// Parses "000000000042.idx" -> 42; false for anything else.
+bool ParseIndexFileName(std::string_view name, uint64_t* ordinal);
 
 }  // namespace shoal::format
