@@ -7,6 +7,9 @@
 #include <sstream>
 
 #include "io/crc32c.h"
+#include "kernel/sequence_number.h"
+#include "kernel/stream_name.h"
+#include "kernel/text.h"
 
 namespace shoal {
 
@@ -223,6 +226,30 @@ Result<Catalog> DecodeCatalog(std::string_view text, std::string_view file) {
       return bad(fmt::format("unknown line kind '{}'", kind));
     }
   }
+  // The engine builds names, directories and sequence numbers from these fields without
+  // checking them again (an out-of-range creation second aborted FormatSequenceNumber in
+  // DescribeStream; found by catalog_fuzz), so a catalog it could not have written is
+  // damage, like a bad checksum.
+  std::vector<std::string_view> names;
+  for (const StreamMeta& s : c.streams) {
+    if (!IsValidStreamName(s.name)) return bad(fmt::format("invalid stream name {}", QuoteInput(s.name, 140)));
+    names.push_back(s.name);
+    std::vector<uint32_t> indexes;
+    for (const ShardMeta& sh : s.shards) {
+      if (sh.index > kMaxShardIndex || sh.index >= s.next_shard)
+        return bad(fmt::format("stream {}: shard index {} is not below next_shard {}", s.name, sh.index, s.next_shard));
+      if (sh.created_s < 0 || sh.created_s > kMaxSeqCreatedSeconds || sh.closed_ms < 0 ||
+          sh.closed_ms / 1000 > kMaxSeqArrivalSeconds || sh.end_offset > kMaxSeqRecordOffset)
+        return bad(fmt::format("stream {}: shard {} has times or an end offset out of range", s.name, sh.index));
+      if (!sh.range.Valid()) return bad(fmt::format("stream {}: shard {} has an inverted hash key range", s.name, sh.index));
+      indexes.push_back(sh.index);
+    }
+    std::sort(indexes.begin(), indexes.end());
+    if (std::adjacent_find(indexes.begin(), indexes.end()) != indexes.end())
+      return bad(fmt::format("stream {} lists a shard twice", s.name));
+  }
+  std::sort(names.begin(), names.end());
+  if (std::adjacent_find(names.begin(), names.end()) != names.end()) return bad("a stream is listed twice");
   return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include "io/crc32c.h"
 
 namespace shoal::format {
@@ -79,6 +81,9 @@ FrameCheck CheckRecords(const uint8_t* p, const FrameInfo& info) {
     if (static_cast<size_t>(end - r) < kRecordHeaderSize) return FrameCheck::kBadRecords;
     uint64_t need = kRecordHeaderSize + uint64_t{Load16(r + kRecKeyLen)} + Load32(r + kRecDataLen);
     if (need > static_cast<uint64_t>(end - r)) return FrameCheck::kBadRecords;
+    // NextRecord computes base_ts + delta: it must fit an int64. A writer never makes one
+    // that does not; a damaged frame whose CRC still matches could (found by frame_fuzz).
+    if (info.base_ts > INT64_MAX - int64_t{Load32(r + kRecTsDelta)}) return FrameCheck::kBadRecords;
     r += need;
   }
   return FrameCheck::kOk;
@@ -174,8 +179,10 @@ Result<LogMeta> DecodeMeta(std::string_view bytes, std::string_view file) {
 std::string SegmentFileName(uint64_t ordinal) { return fmt::format("{:012}.seg", ordinal); }
 std::string IndexFileName(uint64_t ordinal) { return fmt::format("{:012}.idx", ordinal); }
 
-bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal) {
-  if (name.size() != 16 || name.substr(12) != ".seg") return false;
+namespace {
+
+bool ParseOrdinalFileName(std::string_view name, std::string_view suffix, uint64_t* ordinal) {
+  if (name.size() != 16 || name.substr(12) != suffix) return false;
   uint64_t v = 0;
   for (size_t i = 0; i < 12; ++i) {
     if (name[i] < '0' || name[i] > '9') return false;
@@ -183,6 +190,16 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal) {
   }
   *ordinal = v;
   return true;
+}
+
+}  // namespace
+
+bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal) {
+  return ParseOrdinalFileName(name, ".seg", ordinal);
+}
+
+bool ParseIndexFileName(std::string_view name, uint64_t* ordinal) {
+  return ParseOrdinalFileName(name, ".idx", ordinal);
 }
 
 }  // namespace shoal::format

@@ -113,8 +113,9 @@ std::string_view FrameCheckName(FrameCheck c);
 // verify_crc) the CRC and the record layout. On kOk fills *info.
 FrameCheck CheckFrame(const uint8_t* p, size_t avail, bool verify_crc, FrameInfo* info);
 
-// Checks that the records of a frame whose header passed CheckFrame fit it exactly (what
-// CheckFrame does with verify_crc, minus the CRC): NextRecord trusts these lengths.
+// Checks that the records of a frame whose header passed CheckFrame fit it exactly, and
+// that every record's timestamp (base_ts + delta) is an int64 (what CheckFrame does with
+// verify_crc, minus the CRC): NextRecord trusts these lengths and sums.
 FrameCheck CheckRecords(const uint8_t* frame, const FrameInfo& info);
 
 // Walks the records of a checked frame.
@@ -219,5 +220,7 @@ std::string SegmentFileName(uint64_t ordinal);  // "000000000042.seg"
 std::string IndexFileName(uint64_t ordinal);    // "000000000042.idx"
 // Parses "000000000042.seg" -> 42; false for anything else.
 bool ParseSegmentFileName(std::string_view name, uint64_t* ordinal);
+// Parses "000000000042.idx" -> 42; false for anything else.
+bool ParseIndexFileName(std::string_view name, uint64_t* ordinal);
 
 }  // namespace shoal::format

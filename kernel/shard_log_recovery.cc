@@ -22,6 +22,7 @@ Status ShardLog::Recover() {
   SHOAL_RETURN_IF_ERROR(fs_->MakeDir(dir_));
   SHOAL_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(dir_));
   std::vector<uint64_t> ordinals;
+  std::vector<uint64_t> index_ordinals;
   bool have_meta = false;
   for (const std::string& n : names) {
     uint64_t ord;
@@ -30,11 +31,19 @@ Status ShardLog::Recover() {
       SHOAL_RETURN_IF_ERROR(fs_->Unlink(dir_ + "/" + n));
     } else if (format::ParseSegmentFileName(n, &ord)) {
       ordinals.push_back(ord);
+    } else if (format::ParseIndexFileName(n, &ord)) {
+      index_ordinals.push_back(ord);
     } else if (n == "log.meta") {
       have_meta = true;
     }
   }
   std::sort(ordinals.begin(), ordinals.end());
+  // An index whose segment is gone (unlinks interrupted, or files moved by hand) describes
+  // nothing, and a segment created later with its ordinal would adopt it and read records
+  // that were never written into it (found by shard_log_recovery_fuzz). Derived data: drop.
+  for (uint64_t ord : index_ordinals)
+    if (!std::binary_search(ordinals.begin(), ordinals.end(), ord))
+      SHOAL_RETURN_IF_ERROR(fs_->Unlink(dir_ + "/" + format::IndexFileName(ord)));
   if (have_meta) {
     SHOAL_ASSIGN_OR_RETURN(std::string bytes, io::ReadWholeFile(*fs_, dir_ + "/log.meta"));
     SHOAL_ASSIGN_OR_RETURN(meta_, format::DecodeMeta(bytes, dir_ + "/log.meta"));

@@ -246,6 +246,22 @@ TEST(FrameTest, BadRecordsWithValidCrc) {
   }
 }
 
+TEST(FrameTest, RecordTimestampPastInt64IsBadRecords) {
+  // Regression (frame_fuzz): a frame with a matching CRC whose base timestamp plus a
+  // record's delta overflows int64 passed the checks, and NextRecord's sum was undefined.
+  EXPECT_EQ(Check(BuildFrame(0, INT64_MAX, {{"k", "d", 1}})), FrameCheck::kBadRecords);
+  EXPECT_EQ(Check(BuildFrame(0, INT64_MAX - 7, {{"k", "d", 0}, {"k", "d", 8}})), FrameCheck::kBadRecords);
+  FrameInfo fi;
+  const std::string edge = BuildFrame(0, INT64_MAX - 7, {{"k", "d", 0}, {"k", "d", 7}});
+  ASSERT_EQ(Check(edge, true, &fi), FrameCheck::kOk);
+  RecordCursor cur = Records(U(edge), fi);
+  RawRecord r;
+  ASSERT_TRUE(NextRecord(cur, &r));
+  ASSERT_TRUE(NextRecord(cur, &r));
+  EXPECT_EQ(r.ts_ms, INT64_MAX);
+  EXPECT_EQ(Check(BuildFrame(0, INT64_MIN, {{"k", "d", 0xffffffffu}})), FrameCheck::kOk);
+}
+
 // ---------------------------------------------------------------------------------------
 // Index
 
