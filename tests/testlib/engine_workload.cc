@@ -44,8 +44,17 @@ void Putter(Engine* engine, const WorkloadParams& p, int producer) {
   std::vector<std::string> keys, datas;
   std::vector<PutInput> batch;
   std::vector<Ack> acks;
+  auto due = std::chrono::steady_clock::now();
   while (true) {
     const size_t n = 1 + rng() % 30;
+    if (p.put_rate_per_thread > 0) {
+      // Paced: a batch of n is due n / rate seconds after the previous one; a backlog
+      // older than a second is forgiven rather than made up in a burst.
+      const auto now = std::chrono::steady_clock::now();
+      if (due < now - std::chrono::seconds(1)) due = now;
+      std::this_thread::sleep_until(due);
+      due += std::chrono::microseconds(static_cast<int64_t>(1e6 * static_cast<double>(n) / p.put_rate_per_thread));
+    }
     ids.resize(n);
     keys.resize(n);
     datas.resize(n);
@@ -193,7 +202,7 @@ HashKey RandomInside(std::mt19937_64& rng, const HashKeyRange& r) {
   }
   const int fd = p.ack_fd;
   auto clock = std::make_shared<ScaledClock>(p.clock_offset_ms, p.clock_speed);
-  auto opened = Engine::Open(p.data_dir, WorkloadEngineOptions(clock, p.durability));
+  auto opened = Engine::Open(p.data_dir, WorkloadEngineOptions(clock, p.durability, p.write_mode));
   if (!opened.ok()) Die("Engine::Open: " + opened.status().ToString());
   // Never destroyed: the process only ends by SIGKILL or _exit (an exception unwinding
   // into ~Engine while the put threads use it would crash instead of reporting).
@@ -226,7 +235,7 @@ HashKey RandomInside(std::mt19937_64& rng, const HashKeyRange& r) {
 
   uint64_t side_counter = 0;
   while (true) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 6));
+    std::this_thread::sleep_for(std::chrono::milliseconds(p.control_interval_ms > 0 ? p.control_interval_ms : rng() % 6));
     const uint64_t op = rng() % 100;
     const auto open = OpenShardsSorted(e, kMainStream);
     Report(fd, {MakeAck(kAckOpIntent, 0, static_cast<uint32_t>(op), 0, 0, 0)});
@@ -324,12 +333,13 @@ int64_t ScaledClock::NowMs() const {
   return start_ms_ + offset_ms_ + static_cast<int64_t>(static_cast<double>(real - start_ms_) * speed_);
 }
 
-EngineOptions WorkloadEngineOptions(std::shared_ptr<Clock> clock, Durability durability) {
+EngineOptions WorkloadEngineOptions(std::shared_ptr<Clock> clock, Durability durability, WriteMode write_mode) {
   EngineOptions o;
   o.clock = std::move(clock);
   o.sweep_interval_ms = 0;
   o.log.segment_bytes = 64 << 10;
   o.log.durability = durability;
+  o.log.write_mode = write_mode;
   return o;
 }
 

@@ -39,10 +39,15 @@ struct WorkloadParams {
   uint64_t cycle = 1;
   uint64_t seed = 0;
   Durability durability = Durability::kAlways;
+  WriteMode write_mode = WriteMode::kDirect;
   int64_t clock_offset_ms = 0;
   double clock_speed = 1;
   bool soak = false;
   int put_threads = 2;
+  // Soak: a fixed load, so the steady state (records and shards inside the retention
+  // window) does not depend on how much CPU the machine has to spare at the moment.
+  double put_rate_per_thread = 0;  // records per second (0: as fast as possible)
+  int control_interval_ms = 0;     // between control operations (0: 0..5 ms at random)
   bool live_consumer = true;
   pid_t parent = 0;  // exits at once if the parent is gone (0: do not check)
 };
@@ -60,7 +65,8 @@ class ScaledClock final : public Clock {
 };
 
 // The options the workload opens the engine with (the verifier opens it the same way).
-EngineOptions WorkloadEngineOptions(std::shared_ptr<Clock> clock, Durability durability);
+EngineOptions WorkloadEngineOptions(std::shared_ptr<Clock> clock, Durability durability,
+                                    WriteMode write_mode = WriteMode::kDirect);
 
 [[noreturn]] void RunEngineWorkload(const WorkloadParams& p);
 

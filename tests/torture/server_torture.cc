@@ -62,12 +62,29 @@ struct Server {
 
 // Starts shoald and waits for its ready line (or, with `kill_after_ms` >= 0, SIGKILLs it
 // that long after the start, ready or not, and returns pid -1).
+// How an epoch runs shoald. A process crash loses nothing acknowledged in any of these:
+// even durability none acknowledges only once the write reached the page cache (buffered)
+// or the device (direct).
+struct ServerConfig {
+  uint64_t segment_bytes = 256 << 10;
+  const char* durability = "always";
+  const char* write_mode = "direct";
+};
+
+ServerConfig EpochConfig(uint64_t epoch) {
+  static const ServerConfig kConfigs[] = {
+      {256 << 10, "always", "direct"}, {256 << 10, "always", "buffered"}, {256 << 10, "none", "direct"},
+      {256 << 10, "interval", "buffered"}, {256 << 10, "none", "buffered"}, {256 << 10, "interval", "direct"}};
+  return kConfigs[(epoch - 1) % (sizeof kConfigs / sizeof kConfigs[0])];
+}
+
 Server StartShoald(const TortureOptions& o, const std::string& data_dir, const std::string& log_path,
-                   uint64_t segment_bytes, int kill_after_ms, std::string* error) {
+                   const ServerConfig& cfg, int kill_after_ms, std::string* error) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return *error = "pipe", Server{};
   std::vector<std::string> args = {o.shoald, "--data-dir", data_dir, "--port", "0", "--segment-bytes",
-                                   std::to_string(segment_bytes), "--durability", "always", "--handler-threads", "16"};
+                                   std::to_string(cfg.segment_bytes), "--durability", cfg.durability,
+                                   "--write-mode", cfg.write_mode, "--handler-threads", "16"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -144,6 +161,9 @@ struct Shared {
   std::string failure;  // the first unexpected error
   uint16_t port = 0;
   uint64_t cycle = 0, seed = 0;
+  // Soak: a fixed load (see WorkloadParams in tests/testlib/engine_workload.h).
+  double put_rate_per_thread = 0;
+  int control_interval_ms = 0;
 
   void Log(const std::vector<Ack>& a) {
     std::lock_guard<std::mutex> l(mu);
@@ -226,12 +246,19 @@ void Producer(Shared& sh, int producer) {
   KinesisHttpClient c("127.0.0.1", sh.port);
   std::mt19937_64 rng(Mix64(sh.seed ^ (sh.cycle << 8) ^ static_cast<uint64_t>(producer)));
   uint64_t counter = 0;
+  auto due = SteadyClock::now();
   while (!sh.stop) {
     if (sh.server_down) {
       Sleep(2);
       continue;
     }
     const size_t n = 1 + rng() % 30;
+    if (sh.put_rate_per_thread > 0) {
+      const auto now = SteadyClock::now();
+      if (due < now - std::chrono::seconds(1)) due = now;
+      std::this_thread::sleep_until(due);
+      due += std::chrono::microseconds(static_cast<int64_t>(1e6 * static_cast<double>(n) / sh.put_rate_per_thread));
+    }
     std::vector<uint64_t> ids(n);
     for (auto& id : ids) id = MakeId(sh.cycle, static_cast<uint64_t>(producer), counter++);
     if (!PutAndLog(sh, c, kMainStream, 0, ids, 0)) continue;
@@ -287,7 +314,7 @@ void Control(Shared& sh, SideState& side) {
     side.pending = 0;
   }
   while (!sh.stop && !sh.server_down) {
-    Sleep(static_cast<int>(rng() % 6));
+    Sleep(sh.control_interval_ms > 0 ? sh.control_interval_ms : static_cast<int>(rng() % 6));
     auto d = reader.Describe(kMainStream);
     if (!ok(d.status(), "DescribeStream(main)")) return;
     const auto open = OpenSorted(*d);
@@ -525,7 +552,9 @@ int RunServerTorture(const TortureOptions& o) {
     StreamVerifier v(PrintFailure);
     SideState side;
     ConsumerState consumer;
-    Server srv = StartShoald(o, data_dir, log_path, 256 << 10, -1, &error);
+    const ServerConfig cfg = EpochConfig(epochs);
+    if (o.verbose) std::printf("epoch %" PRIu64 ": durability %s, write mode %s\n", epochs, cfg.durability, cfg.write_mode);
+    Server srv = StartShoald(o, data_dir, log_path, cfg, -1, &error);
     if (srv.pid < 0) {
       std::fprintf(stderr, "torture server: %s\n", error.c_str());
       return 1;
@@ -579,10 +608,10 @@ int RunServerTorture(const TortureOptions& o) {
       // Restart at once on the same directory, as a supervisor would; now and then kill
       // it again during recovery first.
       if (rng() % 5 == 0) {
-        StartShoald(o, data_dir, log_path, 256 << 10, static_cast<int>(rng() % 300), &error);
+        StartShoald(o, data_dir, log_path, cfg, static_cast<int>(rng() % 300), &error);
         ++recovery_kills;
       }
-      srv = StartShoald(o, data_dir, log_path, 256 << 10, -1, &error);
+      srv = StartShoald(o, data_dir, log_path, cfg, -1, &error);
       if (srv.pid < 0) {
         std::fprintf(stderr, "cycle %" PRIu64 ": restart: %s\n", cycle, error.c_str());
         ok = false;
@@ -600,7 +629,7 @@ int RunServerTorture(const TortureOptions& o) {
     }
     // A clean stop and start must see the same.
     if (ok && StopServer(srv, &error)) {
-      srv = StartShoald(o, data_dir, log_path, 256 << 10, -1, &error);
+      srv = StartShoald(o, data_dir, log_path, cfg, -1, &error);
       if (srv.pid < 0) {
         ok = false;
       } else {
@@ -645,13 +674,15 @@ int RunServerSoak(const TortureOptions& o) {
   std::string error;
   // Real segments (8 MiB): the server's clock is real, so nothing expires in a soak and
   // the data only grows; what must stay bounded is what the process holds for it.
-  Server srv = StartShoald(o, data_dir, o.work_dir + "/shoald.stderr", 8 << 20, -1, &error);
+  Server srv = StartShoald(o, data_dir, o.work_dir + "/shoald.stderr", ServerConfig{8 << 20}, -1, &error);
   if (srv.pid < 0) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
   Shared sh;
   sh.port = srv.port;
   sh.cycle = 1;
   sh.seed = o.seed;
   sh.keep_puts = false;
+  sh.put_rate_per_thread = 500;  // 3 x 500 records/s
+  sh.control_interval_ms = 50;
   SideState side;
   ConsumerState consumer;
   consumer.track_ids = false;
