@@ -22,6 +22,8 @@ int CompareDecimal(const std::string& a, const std::string& b) {
 
 uint64_t SentKey(uint64_t id) { return IdCycle(id) << 8 | IdProducer(id); }
 
+constexpr int64_t kMinRetentionMs = 24LL * 3600 * 1000;  // Kinesis's minimum retention
+
 }  // namespace
 
 int OpKind(uint32_t op) { return op < 22 ? 0 : op < 40 ? 1 : op < 52 ? 2 : op < 60 ? 3 : op < 88 ? 4 : 5; }
@@ -230,9 +232,10 @@ bool StreamVerifier::CheckTopology(const StreamDescription& d, const std::string
       if (!par) continue;
       if (!listed.count(*par)) {
         // A missing parent must have expired: closed (when s was created, one second
-        // before s's creation second) at least the retention period ago.
+        // before s's creation second) at least a retention period ago. The shortest one
+        // (24 h), not the current: retention may have been lower when the sweep ran.
         const int64_t created_s = ParseSequenceNumber(s.starting_sequence_number).value().shard.created_s;
-        if (!expiring || now_ms - (created_s - 1) * 1000 < int64_t{d.retention_hours} * 3600 * 1000)
+        if (!expiring || now_ms - (created_s - 1) * 1000 < kMinRetentionMs)
           return Fail(stream + " " + s.shard_id + ": parent " + *par + " is missing but cannot have expired");
         ++totals_.expired_parents;
         continue;
