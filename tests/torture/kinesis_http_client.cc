@@ -183,7 +183,10 @@ Result<StreamDescription> KinesisHttpReader::Describe(std::string_view stream) {
     std::string_view status;
     int64_t retention;
     if (sd["StreamStatus"].get(status) || sd["RetentionPeriodHours"].get(retention)) return Bad("status");
-    d.status = status == "ACTIVE" ? StreamStatus::kActive : StreamStatus::kUpdating;
+    d.status = status == "ACTIVE"     ? StreamStatus::kActive
+               : status == "CREATING" ? StreamStatus::kCreating
+               : status == "DELETING" ? StreamStatus::kDeleting
+                                      : StreamStatus::kUpdating;
     d.retention_hours = static_cast<int>(retention);
     simdjson::dom::array shards;
     bool more = false;

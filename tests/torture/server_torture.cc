@@ -65,16 +65,20 @@ struct Server {
 // How an epoch runs shoald. A process crash loses nothing acknowledged in any of these:
 // even durability none acknowledges only once the write reached the page cache (buffered)
 // or the device (direct).
+// With `state_delay_ms`, streams stay CREATING / UPDATING / DELETING that long (as on AWS)
+// and the pending change lives in the catalog, so kills land while one is pending.
 struct ServerConfig {
   uint64_t segment_bytes = 256 << 10;
   const char* durability = "always";
   const char* write_mode = "direct";
+  int state_delay_ms = 0;
 };
 
 ServerConfig EpochConfig(uint64_t epoch) {
   static const ServerConfig kConfigs[] = {
-      {256 << 10, "always", "direct"}, {256 << 10, "always", "buffered"}, {256 << 10, "none", "direct"},
-      {256 << 10, "interval", "buffered"}, {256 << 10, "none", "buffered"}, {256 << 10, "interval", "direct"}};
+      {256 << 10, "always", "direct", 0},   {256 << 10, "always", "buffered", 0}, {256 << 10, "none", "direct", 0},
+      {256 << 10, "always", "direct", 150}, {256 << 10, "interval", "buffered", 0}, {256 << 10, "none", "buffered", 0},
+      {256 << 10, "interval", "direct", 0}, {256 << 10, "none", "buffered", 150}};
   return kConfigs[(epoch - 1) % (sizeof kConfigs / sizeof kConfigs[0])];
 }
 
@@ -85,6 +89,9 @@ Server StartShoald(const TortureOptions& o, const std::string& data_dir, const s
   std::vector<std::string> args = {o.shoald, "--data-dir", data_dir, "--port", "0", "--segment-bytes",
                                    std::to_string(cfg.segment_bytes), "--durability", cfg.durability,
                                    "--write-mode", cfg.write_mode, "--handler-threads", "16"};
+  if (cfg.state_delay_ms > 0)
+    for (const char* f : {"--create-delay-ms", "--update-delay-ms", "--delete-delay-ms"})
+      args.insert(args.end(), {f, std::to_string(cfg.state_delay_ms)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -289,6 +296,7 @@ std::string Body(std::initializer_list<std::pair<const char*, std::string>> strs
 struct SideState {
   uint64_t uid = 0;          // the incarnation in use (0: none)
   uint64_t pending = 0;      // a create was sent but not acknowledged: its nonce
+  uint64_t delete_sent = 0;  // the incarnation a DeleteStream was last sent for
   uint64_t next_nonce = 1;
 };
 
@@ -317,6 +325,8 @@ void Control(Shared& sh, SideState& side) {
     Sleep(sh.control_interval_ms > 0 ? sh.control_interval_ms : static_cast<int>(rng() % 6));
     auto d = reader.Describe(kMainStream);
     if (!ok(d.status(), "DescribeStream(main)")) return;
+    // A reshard or retention change is refused while a previous one is pending (UPDATING).
+    if (d->status != StreamStatus::kActive) continue;
     const auto open = OpenSorted(*d);
     const uint32_t op = static_cast<uint32_t>(rng() % 100);
     sh.Log({MakeAck(kAckOpIntent, 0, op, 0, 0, 0)});
@@ -359,6 +369,15 @@ void Control(Shared& sh, SideState& side) {
                   Body({{"StreamName", kMainStream}}, {{"RetentionPeriodHours", h}}))
                .status();
     } else if (op < 88) {
+      // With state delays the side stream may be CREATING, UPDATING or DELETING: act only
+      // once it settled (ACTIVE, or gone for a create).
+      auto sd = reader.Describe(kSideStream);
+      if (!sd.ok() && sd.status().code() != Code::kNotFound) {
+        ok(sd.status(), "DescribeStream(side)");
+        return;
+      }
+      if (!sd.ok() && side.uid != 0 && side.uid == side.delete_sent) side.uid = 0;  // its delete went through
+      if (sd.ok() ? sd->status != StreamStatus::kActive || side.uid == 0 : side.uid != 0) continue;
       if (side.uid == 0) {
         side.pending = side.next_nonce++;
         sh.Log({MakeAck(kAckSideCreateIntent, 1, 0, 0, 0, side.pending)});
@@ -371,8 +390,6 @@ void Control(Shared& sh, SideState& side) {
           sh.Log({MakeAck(kAckSideCreated, 1, 0, 0, 0, side.uid)});
         }
       } else if (const uint64_t pick = rng() % 6; pick < 2) {
-        auto sd = reader.Describe(kSideStream);
-        if (!ok(sd.status(), "DescribeStream(side)")) return;
         const auto sopen = OpenSorted(*sd);
         if ((pick == 0 && sopen.size() < 4) || sopen.size() == 1) {
           const auto& x = sopen[rng() % sopen.size()];
@@ -393,6 +410,7 @@ void Control(Shared& sh, SideState& side) {
         }
       } else if (pick == 2) {
         sh.Log({MakeAck(kAckSideDeleteIntent, 1, 0, 0, 0, side.uid)});
+        side.delete_sent = side.uid;
         what = "DeleteStream(side)";
         st = c.Call("DeleteStream", Body({{"StreamName", kSideStream}})).status();
         if (st.ok()) side.uid = 0;
@@ -518,15 +536,34 @@ void Consumer(Shared& sh, ConsumerState& cs) {
 
 void PrintFailure(const std::string& m) { std::fprintf(stderr, "torture: FAILED: %s\n", m.c_str()); }
 
+// Waits until no state change is pending on either stream (each is ACTIVE or gone): with
+// state delays, one may be pending after a restart, and must complete by itself.
+bool WaitSettled(KinesisHttpClient& c, std::string* error, bool* was_pending = nullptr) {
+  KinesisHttpReader reader(c);
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(60);
+  for (const char* stream : {kMainStream, kSideStream}) {
+    while (true) {
+      auto d = reader.Describe(stream);
+      if (!d.ok() && d.status().code() != Code::kNotFound) return *error = d.status().ToString(), false;
+      if (!d.ok() || d->status == StreamStatus::kActive) break;
+      if (was_pending) *was_pending = true;
+      if (SteadyClock::now() > deadline)
+        return *error = std::string(stream) + " stayed in a pending state for 60 s after the restart", false;
+      Sleep(10);
+    }
+  }
+  return true;
+}
+
 bool EnsureMain(KinesisHttpClient& c, Shared& sh, std::string* error) {
   KinesisHttpReader reader(c);
   auto d = reader.Describe(kMainStream);
-  if (d.ok()) return true;
+  if (d.ok()) return WaitSettled(c, error);
   if (d.status().code() != Code::kNotFound) return *error = d.status().ToString(), false;
   auto r = c.Call("CreateStream", Body({{"StreamName", kMainStream}}, {{"ShardCount", 2}}));
   if (!r.ok()) return *error = r.status().ToString(), false;
   sh.Log({MakeAck(kAckMainCreated, 0, 0, 0, 0, 0)});
-  return true;
+  return WaitSettled(c, error);
 }
 
 int64_t NowMs() { return SystemClock::Default()->NowMs(); }
@@ -541,7 +578,7 @@ int RunServerTorture(const TortureOptions& o) {
   const auto t0 = SteadyClock::now();
   const std::string log_path = o.work_dir + "/shoald.stderr";
   uint64_t cycle = 0, epochs = 0, recovery_kills = 0, puts = 0, reads = 0, lost = 0, acked_checked = 0,
-           unacked_present = 0, resumed = 0, ops[6] = {}, kills_in_op[6] = {}, kills_puts_only = 0;
+           unacked_present = 0, resumed = 0, pending_at_restart = 0, ops[6] = {}, kills_in_op[6] = {}, kills_puts_only = 0;
   bool ok = true;
   std::string error;
   while (ok) {
@@ -553,7 +590,9 @@ int RunServerTorture(const TortureOptions& o) {
     SideState side;
     ConsumerState consumer;
     const ServerConfig cfg = EpochConfig(epochs);
-    if (o.verbose) std::printf("epoch %" PRIu64 ": durability %s, write mode %s\n", epochs, cfg.durability, cfg.write_mode);
+    if (o.verbose)
+      std::printf("epoch %" PRIu64 ": durability %s, write mode %s, state delays %d ms\n", epochs, cfg.durability,
+                  cfg.write_mode, cfg.state_delay_ms);
     Server srv = StartShoald(o, data_dir, log_path, cfg, -1, &error);
     if (srv.pid < 0) {
       std::fprintf(stderr, "torture server: %s\n", error.c_str());
@@ -619,6 +658,13 @@ int RunServerTorture(const TortureOptions& o) {
       }
       KinesisHttpClient vc("127.0.0.1", srv.port);
       KinesisHttpReader reader(vc);
+      bool was_pending = false;
+      if (!WaitSettled(vc, &error, &was_pending)) {
+        std::fprintf(stderr, "cycle %" PRIu64 ": %s\n", cycle, error.c_str());
+        ok = false;
+        break;
+      }
+      pending_at_restart += was_pending;
       ok = v.Fold(sh.acks) && v.Check(reader, c + 1, NowMs());
       if (o.verbose)
         std::printf("cycle %" PRIu64 " (epoch %" PRIu64 "): %zu acks, %zu main records, %zu shards, consumer at %zu "
@@ -635,7 +681,7 @@ int RunServerTorture(const TortureOptions& o) {
       } else {
         KinesisHttpClient vc("127.0.0.1", srv.port);
         KinesisHttpReader reader(vc);
-        ok = v.Check(reader, c + 1, NowMs()) && StopServer(srv, &error);
+        ok = WaitSettled(vc, &error) && v.Check(reader, c + 1, NowMs()) && StopServer(srv, &error);
       }
     } else if (ok) {
       ok = false;
@@ -653,9 +699,10 @@ int RunServerTorture(const TortureOptions& o) {
     if (ok) std::filesystem::remove_all(data_dir);
   }
   std::printf("torture server: %s cycles=%" PRIu64 " epochs=%" PRIu64 " shoald-sigkills=%" PRIu64
-              " (of which during recovery %" PRIu64 ") kills: split=%" PRIu64 " merge=%" PRIu64 " usc=%" PRIu64
+              " (of which during recovery %" PRIu64 ") restarts-with-a-pending-state-change=%" PRIu64
+              " kills: split=%" PRIu64 " merge=%" PRIu64 " usc=%" PRIu64
               " retention=%" PRIu64 " side=%" PRIu64 " puts-only=%" PRIu64 "\n",
-              ok ? "PASS" : "FAIL", cycle, epochs, cycle + recovery_kills, recovery_kills, kills_in_op[0],
+              ok ? "PASS" : "FAIL", cycle, epochs, cycle + recovery_kills, recovery_kills, pending_at_restart, kills_in_op[0],
               kills_in_op[1], kills_in_op[2], kills_in_op[3], kills_in_op[4], kills_puts_only);
   std::printf("torture server: acked=%" PRIu64 " acked-checked=%" PRIu64 " live-reads=%" PRIu64
               " consumer-resumes=%" PRIu64 " lost=%" PRIu64 " unacked-present=%" PRIu64 " control-ops: split=%" PRIu64
