@@ -73,7 +73,7 @@ Child SpawnChild(const TortureOptions& o, const std::string& data_dir, uint64_t 
   if (pid < 0) return {};
   if (pid == 0) {
     if (::dup2(p[1], 3) != 3) ::_exit(127);  // dup2 leaves fd 3 without O_CLOEXEC
-    ::execv(argv[0], argv.data());
+    ::fexecve(o.self_fd, argv.data(), environ);
     ::_exit(127);
   }
   ::close(p[1]);
@@ -301,7 +301,7 @@ int RunEmbeddedSoak(const TortureOptions& o) {
     if (Clock_::now() >= next_sample) {
       ProcessSample s;
       s.t_s = SecondsSince(t0);
-      if (SampleProcess(child.pid, &s)) samples.push_back(s);
+      if (SampleProcess(child.pid, data_dir, &s)) samples.push_back(s);
       next_sample += std::chrono::seconds(1);
       if (o.verbose && samples.size() % 30 == 0)
         std::printf("soak %.0f s: rss %" PRIu64 " KiB, fds %" PRIu64 ", maps %" PRIu64 ", %" PRIu64 " puts, %" PRIu64
@@ -340,6 +340,7 @@ int RunEmbeddedSoak(const TortureOptions& o) {
   // up to 10 shards' segments at once, a sweep defers deletions).
   std::string why;
   for (auto r : {CheckBounded(steady, "RSS (KiB)", &ProcessSample::rss_kib, 1.5, 64 << 10),
+                 CheckBounded(steady, "anonymous RSS (KiB)", &ProcessSample::rss_anon_kib, 1.5, 64 << 10),
                  CheckBounded(steady, "open fds", &ProcessSample::fds, 1.5, 64),
                  CheckBounded(steady, "mappings", &ProcessSample::maps, 1.5, 64)})
     if (!r.empty()) std::fprintf(stderr, "soak: FAILED: %s\n", r.c_str()), ok = false;
@@ -357,8 +358,10 @@ int RunEmbeddedSoak(const TortureOptions& o) {
                 samples.back().*f);
   };
   show("rss_kib", &ProcessSample::rss_kib);
+  show("rss_anon_kib", &ProcessSample::rss_anon_kib);
   show("fds", &ProcessSample::fds);
   show("maps", &ProcessSample::maps);
+  show("segment_files", &ProcessSample::segments);
   const VerifyTotals& t = v.totals();
   std::printf("torture embedded soak: %s %.0f s, %zu samples (%zu after warm-up), puts-acked=%" PRIu64
               " live-reads=%" PRIu64 " final-check: %" PRIu64 " records read, %zu shards; control-ops: split=%" PRIu64

@@ -4,11 +4,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 
 namespace shoal::torture {
 
-bool SampleProcess(pid_t pid, ProcessSample* out) {
+bool SampleProcess(pid_t pid, const std::string& data_dir, ProcessSample* out) {
   const std::string base = "/proc/" + std::to_string(pid);
   FILE* f = std::fopen((base + "/status").c_str(), "r");
   if (!f) return false;
@@ -19,6 +20,8 @@ bool SampleProcess(pid_t pid, ProcessSample* out) {
     if (std::sscanf(line, "VmRSS: %llu kB", &v) == 1) {
       out->rss_kib = v;
       rss = true;
+    } else if (std::sscanf(line, "RssAnon: %llu kB", &v) == 1) {
+      out->rss_anon_kib = v;
     }
   }
   std::fclose(f);
@@ -37,6 +40,14 @@ bool SampleProcess(pid_t pid, ProcessSample* out) {
     if (c == '\n') ++maps;
   std::fclose(f);
   out->maps = maps;
+  out->segments = 0;
+  if (!data_dir.empty()) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(data_dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      if (it->path().extension() == ".seg") ++out->segments;
+  }
+  out->maps_beyond_segments = maps > out->segments ? maps - out->segments : 0;
   return rss;
 }
 

@@ -13,13 +13,17 @@ namespace shoal::torture {
 
 struct ProcessSample {
   double t_s = 0;  // since the soak started
-  uint64_t rss_kib = 0;
+  uint64_t rss_kib = 0;       // VmRSS: includes file pages of mapped segments
+  uint64_t rss_anon_kib = 0;  // RssAnon: heap and stacks only, what a leak grows
   uint64_t fds = 0;
   uint64_t maps = 0;
+  uint64_t segments = 0;             // segment files in the data directory
+  uint64_t maps_beyond_segments = 0; // maps - segments (0 if fewer)
 };
 
-// False if the process is gone (or /proc is unreadable).
-bool SampleProcess(pid_t pid, ProcessSample* out);
+// False if the process is gone (or /proc is unreadable). `data_dir`: count its segment
+// files too ("" to skip).
+bool SampleProcess(pid_t pid, const std::string& data_dir, ProcessSample* out);
 
 // The bound a soak enforces on a series of samples: the mean of the last third may exceed
 // the mean of the first third (after warm-up) by at most `factor` times plus `slack`.

@@ -16,6 +16,10 @@ struct TortureOptions {
   std::string work_dir;        // data directories and logs live here
   std::string self_exe;        // this binary, re-executed as the process under test
   std::string shoald;          // the server binary (server modes)
+  // Both opened at start and run with fexecve(): a rebuild during a long run replaces the
+  // files at those paths, and must not break (or change) the run.
+  int self_fd = -1;
+  int shoald_fd = -1;
   uint64_t epoch_cycles = 16;  // a fresh data directory after this many cycles (bounds each check)
 };
 

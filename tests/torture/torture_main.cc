@@ -4,10 +4,12 @@
 //                 [--work-dir DIR] [--shoald PATH] [--verbose]
 //
 // Exit status: 0 everything held; 1 a check failed (details on stderr); 2 usage error.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -52,6 +54,15 @@ int main(int argc, char** argv) {
     if (::access(sibling.c_str(), X_OK) == 0) o.shoald = sibling;
     else {
       std::fprintf(stderr, "shoal-torture: --server needs --shoald PATH\n");
+      return 2;
+    }
+  }
+  o.self_fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (o.self_fd < 0) return 2;
+  if (server) {
+    o.shoald_fd = ::open(o.shoald.c_str(), O_RDONLY | O_CLOEXEC);
+    if (o.shoald_fd < 0) {
+      std::fprintf(stderr, "shoal-torture: cannot open %s: %s\n", o.shoald.c_str(), std::strerror(errno));
       return 2;
     }
   }
