@@ -57,10 +57,18 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  o.self_fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  // Moved to fd >= 10: the embedded child's ack pipe goes to fd 3.
+  auto open_high = [](const char* path) {
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fd;
+    const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    ::close(fd);
+    return high;
+  };
+  o.self_fd = open_high("/proc/self/exe");
   if (o.self_fd < 0) return 2;
   if (server) {
-    o.shoald_fd = ::open(o.shoald.c_str(), O_RDONLY | O_CLOEXEC);
+    o.shoald_fd = open_high(o.shoald.c_str());
     if (o.shoald_fd < 0) {
       std::fprintf(stderr, "shoal-torture: cannot open %s: %s\n", o.shoald.c_str(), std::strerror(errno));
       return 2;
