@@ -183,10 +183,15 @@ Result<StreamDescription> KinesisHttpReader::Describe(std::string_view stream) {
     std::string_view status;
     int64_t retention;
     if (sd["StreamStatus"].get(status) || sd["RetentionPeriodHours"].get(retention)) return Bad("status");
-    d.status = status == "ACTIVE"     ? StreamStatus::kActive
-               : status == "CREATING" ? StreamStatus::kCreating
-               : status == "DELETING" ? StreamStatus::kDeleting
-                                      : StreamStatus::kUpdating;
+    // Pages are separate requests, not one snapshot: a pending change (state delays) may
+    // be applied between two. Only if every page said ACTIVE (nothing pending, so nothing
+    // could change meanwhile but by this client) is the shard list consistent; otherwise
+    // report the first other status, so callers treat the list as in flux.
+    const StreamStatus page_status = status == "ACTIVE"     ? StreamStatus::kActive
+                                     : status == "CREATING" ? StreamStatus::kCreating
+                                     : status == "DELETING" ? StreamStatus::kDeleting
+                                                            : StreamStatus::kUpdating;
+    if (after.empty() || d.status == StreamStatus::kActive) d.status = page_status;
     d.retention_hours = static_cast<int>(retention);
     simdjson::dom::array shards;
     bool more = false;
