@@ -122,7 +122,18 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   // them), so the stream lock is not held across the fdatasync wait. From here on only the
   // copies in `sc` are used: the Shard objects may go away with a concurrent delete.
   lk.unlock();
-  for (BlockingCompletion& w : waiters) w.Wait();
+  bool abandoned = false;
+  for (BlockingCompletion& w : waiters) abandoned |= w.Wait().status.code() == Code::kClosed;
+  if (abandoned) {
+    // kClosed is a reshard that closed the shard between routing and append, or a
+    // DeleteStream that abandoned the logs under these appends. The latter makes this a
+    // put to a deleted stream, the same answer as one that arrived just after it.
+    std::shared_lock glk(s.mu);
+    if (s.gone) {
+      *stream_status = StreamNotFound(name);
+      return std::vector<PutOutput>(records.size());
+    }
+  }
   // 3. Results: sequence numbers are a pure function of (shard, offset, arrival).
   for (size_t g = 0; g < sc.shards.size(); ++g) {
     const AppendResult& r = waiters[g].Wait();
