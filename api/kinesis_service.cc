@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 
+#include "api/json_numbers.h"
 #include "api/json_writer.h"
 #include "api/schema.h"
 #include "api/tokens.h"
@@ -190,9 +191,12 @@ std::optional<int64_t> Int(object o, const char* k) {
 std::optional<int64_t> TimestampMs(object o, const char* k) {
   element e;
   if (o[k].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+  // Clamped to what milliseconds in an int64 can hold: a client may send any JSON number
+  // (the Java front end reads them as big decimals), and seconds * 1000 must not overflow.
+  constexpr int64_t kMaxSeconds = 9'200'000'000'000'000;
   double d;
   switch (e.type()) {
-    case element_type::INT64: return e.get_int64().value_unsafe() * 1000;
+    case element_type::INT64: return std::clamp(e.get_int64().value_unsafe(), -kMaxSeconds, kMaxSeconds) * 1000;
     case element_type::UINT64: d = static_cast<double>(e.get_uint64().value_unsafe()); break;
     default: d = e.get_double().value_unsafe();
   }
@@ -1034,8 +1038,14 @@ HttpResponse KinesisService::Handle(const HttpRequest& req) {
     ~Lease() { impl->Release(std::move(s)); }
   } lease{impl_.get(), impl_->Acquire()};
   simdjson::dom::element doc;
-  if (lease.s->parser.parse(req.body.data(), req.body.size()).get(doc) != simdjson::SUCCESS ||
-      doc.type() != element_type::OBJECT)
+  auto parsed = lease.s->parser.parse(req.body.data(), req.body.size()).get(doc);
+  if (parsed == simdjson::NUMBER_ERROR) {
+    // Valid JSON with a number past 64 bits or past a double: saturate it and parse again,
+    // so that the member's range check, not the parser, answers (json_numbers.h).
+    if (std::optional<std::string> saturated = SaturateHugeNumbers(req.body))
+      parsed = lease.s->parser.parse(*saturated).get(doc);
+  }
+  if (parsed != simdjson::SUCCESS || doc.type() != element_type::OBJECT)
     return json_error(400, "SerializationException", std::nullopt);
   // 7. Operation.
   if (!op) {

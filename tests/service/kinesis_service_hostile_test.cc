@@ -1,0 +1,101 @@
+// KinesisService against hostile input that the HTTP-level suite (tests/api/
+// test_hostile_input.py) cannot aim precisely: numbers at the edges of int64 and double,
+// signed tokens with out-of-range contents (a leaked or reused key), tag maps that must be
+// refused before a stream exists. Each test pins a bug found by that suite.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "api/kinesis_service.h"
+#include "api/tokens.h"
+#include "kernel/clock.h"
+#include "tests/testlib/temp_dir.h"
+
+namespace shoal::api {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+class HostileServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EngineOptions o;
+    o.sweep_interval_ms = 0;
+    o.clock = clock_;
+    auto e = Engine::Open(dir_.Sub("data"), o);
+    ASSERT_TRUE(e.ok()) << e.status();
+    engine_ = std::move(e).value();
+    ServiceOptions so;
+    so.token_key = kKey;
+    service_ = std::make_unique<KinesisService>(*engine_, so);
+  }
+  HttpResponse Call(std::string_view op, std::string_view body) { return service_->Call(op, body); }
+
+  static constexpr const char* kKey = "hostile-test-key";
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>(kNow);
+  testing::TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<KinesisService> service_;
+};
+
+TEST_F(HostileServiceTest, TimestampAtInt64EdgesDoesNotOverflow) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
+  for (const char* ts : {"9223372036854775807", "9223372036854775", "18446744073709551615", "1e400"}) {
+    auto r = Call("GetShardIterator", std::string(R"({"StreamName":"s","ShardId":"0","ShardIteratorType":"AT_TIMESTAMP","Timestamp":)") + ts + "}");
+    EXPECT_EQ(r.error_type, "InvalidArgumentException") << ts << " " << r.body;
+    EXPECT_NE(r.body.find("cannot be greater than the currentTimestampInMillis"), std::string::npos) << r.body;
+  }
+  for (const char* ts : {"-9223372036854775808", "-1", "0", "-1e400"}) {
+    auto r = Call("GetShardIterator", std::string(R"({"StreamName":"s","ShardId":"0","ShardIteratorType":"AT_TIMESTAMP","Timestamp":)") + ts + "}");
+    EXPECT_EQ(r.status, 200) << ts << " " << r.body;
+  }
+  auto r = Call("ListShards", R"({"StreamName":"s","ShardFilter":{"Type":"AT_TIMESTAMP","Timestamp":9223372036854775807}})");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(HostileServiceTest, NumbersPastSixtyFourBitsAreClampedNotRefused) {
+  for (const char* n : {"2147483648", "9223372036854775808", "18446744073709551616",
+                        "340282366920938463463374607431768211456", "1e400"}) {
+    auto r = Call("ListStreams", std::string(R"({"Limit":)") + n + "}");
+    EXPECT_EQ(r.error_type, "ValidationException") << n << " " << r.body;
+    EXPECT_NE(r.body.find("Value '2147483647' at 'limit' failed to satisfy constraint: Member must have value "
+                          "less than or equal to 10000"),
+              std::string::npos)
+        << r.body;
+  }
+  auto r = Call("ListStreams", R"({"Limit":-340282366920938463463374607431768211456})");
+  EXPECT_EQ(r.error_type, "ValidationException") << r.body;
+  r = Call("ListStreams", R"({"Limit":1e-400})");
+  EXPECT_EQ(r.error_type, "ValidationException") << r.body;  // 0
+  r = Call("ListStreams", R"({"Limit":1e40x})");
+  EXPECT_EQ(r.error_type, "SerializationException") << r.body;
+}
+
+TEST_F(HostileServiceTest, IteratorAgeEdges) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
+  auto d = engine_->DescribeStream("s");
+  ASSERT_TRUE(d.ok());
+  TokenCodec codec(kKey);
+  auto get = [&](int64_t issued, uint32_t shard = 0, uint64_t offset = 0) {
+    IteratorToken t{"s", d->uid, shard, offset, issued};
+    return Call("GetRecords", R"({"ShardIterator":")" + codec.EncodeIterator(t) + R"("})");
+  };
+  EXPECT_EQ(get(kNow - 300000).status, 200);
+  auto r = get(kNow - 300001);
+  EXPECT_EQ(r.error_type, "ExpiredIteratorException") << r.body;
+  EXPECT_NE(r.body.find("Iterator expired. The iterator was created at time Tue Nov 14 22:08:19 UTC 2023 while "
+                        "right now it is Tue Nov 14 22:13:20 UTC 2023 which is further in the future than the "
+                        "tolerated delay of 300000 milliseconds."),
+            std::string::npos)
+      << r.body;
+  for (int64_t issued : {int64_t{0}, int64_t{-1}, INT64_MIN, kNow + 3600000, INT64_MAX}) {
+    r = get(issued);
+    EXPECT_EQ(r.error_type, "InvalidArgumentException") << issued << " " << r.body;
+  }
+  EXPECT_EQ(get(kNow, 0xffffffffu).error_type, "ResourceNotFoundException");
+  r = get(kNow, 0, UINT64_MAX);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("Records":[])"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace shoal::api
