@@ -285,18 +285,18 @@ struct KinesisService::Impl {
       mode = CapacityMode::kOnDemand;
       count = 4;
     }
-    Status st = engine.CreateStream(name, *count, mode);
-    if (!st.ok()) return Err(st);
+    // Tags are checked as AddTagsToStream checks them, and before the stream exists: a
+    // refused tag must not leave a stream behind that the caller was told failed.
+    std::map<std::string, std::string> t;
     element tags;
     if (o["Tags"].get(tags) == simdjson::SUCCESS && !tags.is_null()) {
-      std::map<std::string, std::string> t;
-      simdjson::dom::object to = tags.get_object().value_unsafe();
-      for (auto [k, v] : to)
-        t[std::string(k)] = v.is_null() ? "" : std::string(v.get_string().value_unsafe());
-      if (!t.empty()) {
-        Status ts = engine.AddTags(name, t);
-        if (!ts.ok() && ts.code() != Code::kInUse) return Err(ts);
-      }
+      if (auto e = CheckTags(tags.get_object().value_unsafe(), name, &t)) return e;
+    }
+    Status st = engine.CreateStream(name, *count, mode);
+    if (!st.ok()) return Err(st);
+    if (!t.empty()) {
+      Status ts = engine.AddTags(name, t);
+      if (!ts.ok() && ts.code() != Code::kInUse) return Err(ts);
     }
     return std::nullopt;
   }
@@ -843,20 +843,32 @@ struct KinesisService::Impl {
     auto name = StreamOf(o);
     if (!name.ok()) return Err(name.status());
     std::map<std::string, std::string> tags;
-    simdjson::dom::object tobj = o["Tags"].get_object().value_unsafe();
+    if (auto e = CheckTags(o["Tags"].get_object().value_unsafe(), *name, &tags)) return e;
+    Status st = engine.AddTags(*name, tags);
+    if (st.code() == Code::kLimitExceeded) return TooManyTags(*name);
+    if (!st.ok()) return Err(st);
+    return std::nullopt;
+  }
+
+  ApiError TooManyTags(std::string_view name) const {
+    return ApiError{"InvalidArgumentException",
+                    fmt::format("Failed to add tags to stream {} under account {} because a given stream cannot have "
+                                "more than 50 tags associated with it.",
+                                name, opts.account_id)};
+  }
+
+  // The tag rules of spec §3.15 (keys 1-128 and values 0-256 characters from the allowed
+  // set), for AddTagsToStream and CreateStream's Tags alike.
+  std::optional<ApiError> CheckTags(simdjson::dom::object tobj, std::string_view name,
+                                    std::map<std::string, std::string>* out) const {
     for (auto [k, v] : tobj) {
       std::string_view val = v.is_null() ? "" : v.get_string().value_unsafe();
       if (k.empty() || Utf8Length(k) > 128 || Utf8Length(val) > 256 || !ValidTagText(k) || !ValidTagText(val))
         return ApiError{"InvalidArgumentException",
                         "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @."};
-      tags[std::string(k)] = std::string(val);
+      (*out)[std::string(k)] = std::string(val);
     }
-    Status st = engine.AddTags(*name, tags);
-    if (st.code() == Code::kLimitExceeded)
-      return ApiError{"InvalidArgumentException",
-                      fmt::format("Failed to add tags to stream {} under account {} because a given stream cannot have more than 50 tags associated with it.",
-                                  *name, opts.account_id)};
-    if (!st.ok()) return Err(st);
+    if (out->size() > 50) return TooManyTags(name);
     return std::nullopt;
   }
 

@@ -70,6 +70,29 @@ TEST_F(HostileServiceTest, NumbersPastSixtyFourBitsAreClampedNotRefused) {
   EXPECT_EQ(r.error_type, "SerializationException") << r.body;
 }
 
+TEST_F(HostileServiceTest, CreateStreamTagsAreCheckedBeforeTheStreamExists) {
+  auto r = Call("CreateStream", R"({"StreamName":"nul","ShardCount":1,"Tags":{"a\u0000b":"v"}})");
+  EXPECT_EQ(r.error_type, "InvalidArgumentException") << r.body;
+  r = Call("CreateStream", R"({"StreamName":"bs","ShardCount":1,"Tags":{"a\\b":"v"}})");
+  EXPECT_EQ(r.error_type, "InvalidArgumentException") << r.body;
+  r = Call("CreateStream", std::string(R"({"StreamName":"long","ShardCount":1,"Tags":{")") +
+                               std::string(129, 'k') + R"(":"v"}})");
+  EXPECT_EQ(r.error_type, "InvalidArgumentException") << r.body;
+  std::string many = R"({"StreamName":"many","ShardCount":1,"Tags":{)";
+  for (int i = 0; i < 51; ++i) many += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
+  r = Call("CreateStream", many + "}}");
+  EXPECT_EQ(r.error_type, "InvalidArgumentException") << r.body;
+  EXPECT_NE(r.body.find("cannot have more than 50 tags"), std::string::npos) << r.body;
+  for (const char* name : {"nul", "bs", "long", "many"}) {
+    r = Call("DescribeStreamSummary", std::string(R"({"StreamName":")") + name + "\"}");
+    EXPECT_EQ(r.error_type, "ResourceNotFoundException") << name << ": a refused CreateStream left a stream";
+  }
+  r = Call("CreateStream", R"({"StreamName":"ok","ShardCount":1,"Tags":{"a/b.c=d+e-f%g@h i":"x"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Call("ListTagsForStream", R"({"StreamName":"ok"})");
+  EXPECT_NE(r.body.find(R"({"Key":"a/b.c=d+e-f%g@h i","Value":"x"})"), std::string::npos) << r.body;
+}
+
 TEST_F(HostileServiceTest, IteratorAgeEdges) {
   ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
   auto d = engine_->DescribeStream("s");
