@@ -37,6 +37,8 @@ class HostileServiceTest : public ::testing::Test {
   std::unique_ptr<KinesisService> service_;
 };
 
+// Timestamp seconds were multiplied by 1000 in int64 unchecked: 2^63-1 wrapped to a time
+// in the past and got an iterator instead of the spec's "cannot be greater than" error.
 TEST_F(HostileServiceTest, TimestampAtInt64EdgesDoesNotOverflow) {
   ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
   for (const char* ts : {"9223372036854775807", "9223372036854775", "18446744073709551615", "1e400"}) {
@@ -52,6 +54,9 @@ TEST_F(HostileServiceTest, TimestampAtInt64EdgesDoesNotOverflow) {
   EXPECT_EQ(r.status, 200) << r.body;
 }
 
+// simdjson refuses integers past 64 bits and magnitudes past a double; the body is valid
+// JSON, so the member's range check must answer, with the value clamped as the Java front
+// end clamps an Integer (spec §1.4).
 TEST_F(HostileServiceTest, NumbersPastSixtyFourBitsAreClampedNotRefused) {
   for (const char* n : {"2147483648", "9223372036854775808", "18446744073709551616",
                         "340282366920938463463374607431768211456", "1e400"}) {
@@ -70,6 +75,9 @@ TEST_F(HostileServiceTest, NumbersPastSixtyFourBitsAreClampedNotRefused) {
   EXPECT_EQ(r.error_type, "SerializationException") << r.body;
 }
 
+// CreateStream added its Tags after creating the stream and without AddTagsToStream's
+// checks: keys with NUL or '\\' and over-long keys were stored, and 51 tags answered
+// LimitExceededException while leaving the stream created.
 TEST_F(HostileServiceTest, CreateStreamTagsAreCheckedBeforeTheStreamExists) {
   auto r = Call("CreateStream", R"({"StreamName":"nul","ShardCount":1,"Tags":{"a\u0000b":"v"}})");
   EXPECT_EQ(r.error_type, "InvalidArgumentException") << r.body;
@@ -93,6 +101,38 @@ TEST_F(HostileServiceTest, CreateStreamTagsAreCheckedBeforeTheStreamExists) {
   EXPECT_NE(r.body.find(R"({"Key":"a/b.c=d+e-f%g@h i","Value":"x"})"), std::string::npos) << r.body;
 }
 
+// A validly signed ListShards token carrying a filter number past the known filters was
+// used as an index into the filter names: a wild read (ASan: global-buffer-overflow).
+TEST_F(HostileServiceTest, SignedPageTokenWithUnknownFilterIsInvalid) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":3})").status, 200);
+  auto d = engine_->DescribeStream("s");
+  ASSERT_TRUE(d.ok());
+  TokenCodec codec(kKey);
+  for (uint32_t filter : {7u, 99u, 0xfffffffeu, 0xffffffffu}) {
+    PageToken t;
+    t.stream = "s";
+    t.stream_uid = d->uid;
+    t.last_index = 0;
+    t.filter = filter;
+    t.max_results = 1;
+    t.issued_ms = kNow;
+    auto r = Call("ListShards", R"({"NextToken":")" + codec.EncodePage(t) + R"("})");
+    EXPECT_EQ(r.error_type, "InvalidArgumentException") << filter << " " << r.body;
+  }
+  // In range: served.
+  PageToken t;
+  t.stream = "s";
+  t.stream_uid = d->uid;
+  t.filter = 4;  // AT_LATEST
+  t.max_results = 0xffffffffu;
+  t.last_index = 0xffffffffu;
+  t.issued_ms = kNow;
+  auto r = Call("ListShards", R"({"NextToken":")" + codec.EncodePage(t) + R"("})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("Shards":[])"), std::string::npos) << r.body;
+}
+
+// Iterator expiry, at the edges of the service's clock.
 TEST_F(HostileServiceTest, IteratorAgeEdges) {
   ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
   auto d = engine_->DescribeStream("s");
