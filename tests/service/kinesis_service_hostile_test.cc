@@ -160,5 +160,41 @@ TEST_F(HostileServiceTest, IteratorAgeEdges) {
   EXPECT_NE(r.body.find(R"("Records":[])"), std::string::npos) << r.body;
 }
 
+// StreamARN's pattern was checked by substring (starts "arn:aws", has ":kinesis:" and
+// ":stream/"), so ARNs the model refuses (white space in the name, no 12-digit account)
+// reached the lookup and answered ResourceNotFoundException instead of
+// ValidationException.
+TEST_F(HostileServiceTest, StreamArnFollowsTheModelPattern) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
+  auto describe = [&](std::string_view arn) {
+    return Call("DescribeStreamSummary", R"({"StreamARN":")" + std::string(arn) + R"("})");
+  };
+  for (const char* arn : {"arn:aws:kinesis:us-east-1:000000000000:stream/a b",
+                          "arn:aws:kinesis:us-east-1:000000000000:stream/a\\tb",
+                          "arn:aws:kinesis:us-east-1:000000000000:stream/",
+                          "arn:aws:kinesis:us-east-1:0:stream/s",
+                          "arn:aws:kinesis:us-east-1:00000000000x:stream/s",
+                          "arn:aws:kinesis\\n:us-east-1:000000000000:stream/s",
+                          "arn:aws:kinesis:123456789012:stream/s",
+                          "arn:aws:s3:us-east-1:000000000000:stream/s",
+                          "arn:aw:kinesis:us-east-1:000000000000:stream/s", "/", ".."}) {
+    auto r = describe(arn);
+    EXPECT_EQ(r.error_type, "ValidationException") << arn << " " << r.body;
+    EXPECT_NE(r.body.find("Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:"),
+              std::string::npos)
+        << r.body;
+  }
+  // Well-formed, naming streams that do not exist here (the name part is never a path).
+  for (const char* arn : {"arn:aws:kinesis:us-east-1:000000000000:stream/..",
+                          "arn:aws:kinesis:us-east-1:000000000000:stream/../../etc/passwd",
+                          "arn:aws:kinesis:us-east-1:000000000000:stream/a\\u0000b",
+                          "arn:aws-cn:kinesis:cn-north-1:123456789012:stream/s",
+                          "arn:aws:kinesis:eu-west-1:000000000000:stream/s"}) {
+    auto r = describe(arn);
+    EXPECT_EQ(r.error_type, "ResourceNotFoundException") << arn << " " << r.body;
+  }
+  EXPECT_EQ(describe("arn:aws:kinesis:us-east-1:000000000000:stream/s").status, 200);
+}
+
 }  // namespace
 }  // namespace shoal::api
