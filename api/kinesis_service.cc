@@ -175,6 +175,9 @@ std::optional<std::string_view> Str(object o, const char* k) {
   if (o[k].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
   return e.get_string().value_unsafe();
 }
+// Every integer member of the operations served here is a model Integer: floored and
+// clamped as the validation pass reads it (spec §1.4), so a message quoting the value
+// (RetentionPeriodHours) quotes what was checked.
 std::optional<int64_t> Int(object o, const char* k) {
   element e;
   if (o[k].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
@@ -185,7 +188,7 @@ std::optional<int64_t> Int(object o, const char* k) {
     default: d = e.get_double().value_unsafe();
   }
   d = std::floor(d);
-  d = std::clamp(d, -9.2e18, 9.2e18);
+  d = std::clamp(d, -2147483647.0, 2147483647.0);
   return static_cast<int64_t>(d);
 }
 std::optional<int64_t> TimestampMs(object o, const char* k) {

@@ -67,6 +67,12 @@ TEST_F(HostileServiceTest, NumbersPastSixtyFourBitsAreClampedNotRefused) {
               std::string::npos)
         << r.body;
   }
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
+  for (const char* n : {"2147483648", "9223372036854775807", "1e400"}) {
+    auto r = Call("IncreaseStreamRetentionPeriod", std::string(R"({"StreamName":"s","RetentionPeriodHours":)") + n + "}");
+    EXPECT_EQ(r.error_type, "InvalidArgumentException") << n << " " << r.body;
+    EXPECT_NE(r.body.find("Requested retention period (2147483647 hours) is too long."), std::string::npos) << r.body;
+  }
   auto r = Call("ListStreams", R"({"Limit":-340282366920938463463374607431768211456})");
   EXPECT_EQ(r.error_type, "ValidationException") << r.body;
   r = Call("ListStreams", R"({"Limit":1e-400})");
