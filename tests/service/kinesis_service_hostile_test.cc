@@ -202,5 +202,26 @@ TEST_F(HostileServiceTest, StreamArnFollowsTheModelPattern) {
   EXPECT_EQ(describe("arn:aws:kinesis:us-east-1:000000000000:stream/s").status, 200);
 }
 
+// The "Invalid Base64 character" reason quoted one byte of a multi-byte character, so the
+// error response was not UTF-8 and clients failed to decode the error itself (Python:
+// UnicodeDecodeError in json.loads) instead of raising SerializationException.
+TEST_F(HostileServiceTest, Base64ErrorsQuoteWholeCharacters) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
+  // (Byte lengths that are multiples of 4, so the character check is reached.)
+  for (const char* data : {R"(\u00e9AA)", R"(A\u540d)", R"(\ud83d\ude00)", R"(AAAA\ud83d\ude00)", R"(A\u2028)",
+                           R"(AAAAAA\u00ff)"}) {
+    auto r = Call("PutRecord", std::string(R"({"StreamName":"s","PartitionKey":"k","Data":")") + data + "\"}");
+    EXPECT_EQ(r.error_type, "SerializationException") << data;
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    ASSERT_EQ(p.parse(r.body).get(doc), simdjson::SUCCESS) << "response is not valid UTF-8 JSON: " << r.body;
+    std::string_view msg;
+    ASSERT_EQ(doc["Message"].get(msg), simdjson::SUCCESS) << r.body;
+    EXPECT_NE(msg.find("can not be converted to a Blob: Invalid Base64 character: '"), std::string_view::npos) << msg;
+  }
+  auto r = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":"AAAA\ud83d\ude00"})");
+  EXPECT_NE(r.body.find("Invalid Base64 character: '\xF0\x9F\x98\x80'"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace shoal::api
