@@ -221,22 +221,39 @@ struct KinesisService::Impl {
 
   // Parsers (and validation scratch) are reused across requests: a parser keeps its
   // buffers, so a steady stream of requests allocates nothing for parsing.
+  //
+  // But a parser's buffers are sized for the largest document it parsed, at about 14
+  // bytes per document byte (structural indexes, tape, string buffer), and the pool
+  // outlives the requests: unbudgeted, 16 concurrent 14 MiB bodies of small tokens kept
+  // 2.4 GB resident for the life of the process. So the pool keeps scratches only while
+  // the document bytes they are sized for total at most kPoolBudgetBytes (about 220 MB
+  // resident at worst); a scratch grown past that by a big request is freed on release,
+  // and the next big request allocates its own.
+  static constexpr size_t kPoolBudgetBytes = 16 << 20;
+  static constexpr size_t kPoolMaxScratches = 64;
   struct Scratch {
     simdjson::dom::parser parser;
     ValidationResult validation;
+    size_t Footprint() const { return parser.capacity() + validation.arena.capacity(); }
   };
   std::mutex pool_mu;
   std::vector<std::unique_ptr<Scratch>> pool;
+  size_t pooled_bytes = 0;  // sum of Footprint() over `pool`
   std::unique_ptr<Scratch> Acquire() {
     std::lock_guard lk(pool_mu);
     if (pool.empty()) return std::make_unique<Scratch>();
     auto s = std::move(pool.back());
     pool.pop_back();
+    pooled_bytes -= s->Footprint();
     return s;
   }
   void Release(std::unique_ptr<Scratch> s) {
+    const size_t footprint = s->Footprint();
     std::lock_guard lk(pool_mu);
-    if (pool.size() < 64) pool.push_back(std::move(s));
+    if (pool.size() < kPoolMaxScratches && pooled_bytes + footprint <= kPoolBudgetBytes) {
+      pooled_bytes += footprint;
+      pool.push_back(std::move(s));
+    }
   }
 
   std::string Arn(std::string_view name) const {
