@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace shoal::api {
 namespace {
@@ -50,6 +51,19 @@ constexpr std::array<std::array<char, 2>, 4096> kPair = MakePairTable();
 
 inline uint32_t DecodeQuad(const uint8_t* p) {
   return kQuad[0][p[0]] | kQuad[1][p[1]] | kQuad[2][p[2]] | kQuad[3][p[3]];
+}
+
+// The character starting at byte i, for the "Invalid Base64 character" reason: the whole
+// UTF-8 sequence, since the reason goes into a JSON response and half a character would
+// make it invalid UTF-8 (clients then fail to decode the error itself). Input that is
+// not UTF-8 there (the parser validated it) is shown as U+FFFD.
+std::string CharAt(std::string_view s, size_t i) {
+  const auto lead = static_cast<uint8_t>(s[i]);
+  size_t n = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return "\xEF\xBF\xBD";
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<uint8_t>(s[i + k]) & 0xC0) != 0x80) return "\xEF\xBF\xBD";
+  return std::string(s.substr(i, n));
 }
 
 }  // namespace
@@ -112,7 +126,8 @@ bool Base64DecodeAppend(std::string_view in, std::string* out, std::string* why)
     for (int k = 0; k < 4; ++k) {
       if (last && ((pad == 2 && k >= 2) || (pad == 1 && k == 3))) break;
       if (kDecode[q[k]] < 0) {
-        *why = std::string("Invalid Base64 character: '") + static_cast<char>(q[k]) + "'";
+        *why = "Invalid Base64 character: '" +
+               CharAt(in, static_cast<size_t>(q + k - reinterpret_cast<const uint8_t*>(in.data()))) + "'";
         break;
       }
     }

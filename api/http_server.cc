@@ -47,6 +47,12 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // kMaxIdleBuffer while reading a big request is released before the connection idles.
 constexpr size_t kFirstReadBytes = 8 << 10;
 constexpr size_t kMaxIdleBuffer = 64 << 10;
+// What the read buffer may hold beyond the header limit. The parser consumes body bytes as
+// they arrive, so the buffer only holds what it cannot parse yet: a header block (bounded
+// by max_header_bytes) or a chunk-size line with its extensions, which Beast does not
+// bound itself. Beast reads at most 64 KiB at a time; past this the read fails with
+// buffer_overflow (-> 400) instead of buffering an endless chunk line.
+constexpr size_t kReadSlack = 64 << 10;
 // After an error response, how long we keep reading (and discarding) what the client is
 // still sending before closing. Closing a socket with unread input makes the kernel send
 // RST, which can destroy the error response before the client has read it.
@@ -152,7 +158,7 @@ struct HttpServer::Impl {
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(HttpServer::Impl& srv, tcp::socket socket, uint64_t id)
-      : srv_(srv), stream_(std::move(socket)), id_(id) {}
+      : srv_(srv), stream_(std::move(socket)), buf_(srv.opts.max_header_bytes + kReadSlack), id_(id) {}
   ~HttpConnection() { srv_.Unregister(id_); }
 
   asio::any_io_executor executor() { return stream_.get_executor(); }

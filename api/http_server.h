@@ -9,7 +9,8 @@
 // What it protects against, so hostile or broken clients cannot pin the process:
 // * bodies over ServiceOptions::max_body_bytes → 413, empty body, connection closed
 //   (spec §1.3 step 1); headers over max_header_bytes → 431 and close; anything the
-//   HTTP parser rejects → 400 and close;
+//   HTTP parser rejects → 400 and close, including a chunk-size line (with extensions)
+//   longer than 64 KiB: unparsed input is buffered only up to max_header_bytes + 64 KiB;
 // * a connection with no request in progress is closed after idle_timeout_ms; a request
 //   (headers + body) must arrive within request_timeout_ms of its first byte, and a
 //   response must drain within request_timeout_ms (slow readers);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 
+#include "api/json_numbers.h"
 #include "api/json_writer.h"
 #include "api/schema.h"
 #include "api/tokens.h"
@@ -176,6 +177,9 @@ std::optional<std::string_view> Str(object o, const char* k) {
   if (o[k].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
   return e.get_string().value_unsafe();
 }
+// Every integer member of the operations served here is a model Integer: floored and
+// clamped as the validation pass reads it (spec §1.4), so a message quoting the value
+// (RetentionPeriodHours) quotes what was checked.
 std::optional<int64_t> Int(object o, const char* k) {
   element e;
   if (o[k].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
@@ -186,15 +190,18 @@ std::optional<int64_t> Int(object o, const char* k) {
     default: d = e.get_double().value_unsafe();
   }
   d = std::floor(d);
-  d = std::clamp(d, -9.2e18, 9.2e18);
+  d = std::clamp(d, -2147483647.0, 2147483647.0);
   return static_cast<int64_t>(d);
 }
 std::optional<int64_t> TimestampMs(object o, const char* k) {
   element e;
   if (o[k].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+  // Clamped to what milliseconds in an int64 can hold: a client may send any JSON number
+  // (the Java front end reads them as big decimals), and seconds * 1000 must not overflow.
+  constexpr int64_t kMaxSeconds = 9'200'000'000'000'000;
   double d;
   switch (e.type()) {
-    case element_type::INT64: return e.get_int64().value_unsafe() * 1000;
+    case element_type::INT64: return std::clamp(e.get_int64().value_unsafe(), -kMaxSeconds, kMaxSeconds) * 1000;
     case element_type::UINT64: d = static_cast<double>(e.get_uint64().value_unsafe()); break;
     default: d = e.get_double().value_unsafe();
   }
@@ -216,22 +223,39 @@ struct KinesisService::Impl {
 
   // Parsers (and validation scratch) are reused across requests: a parser keeps its
   // buffers, so a steady stream of requests allocates nothing for parsing.
+  //
+  // But a parser's buffers are sized for the largest document it parsed, at about 14
+  // bytes per document byte (structural indexes, tape, string buffer), and the pool
+  // outlives the requests: unbudgeted, 16 concurrent 14 MiB bodies of small tokens kept
+  // 2.4 GB resident for the life of the process. So the pool keeps scratches only while
+  // the document bytes they are sized for total at most kPoolBudgetBytes (about 220 MB
+  // resident at worst); a scratch grown past that by a big request is freed on release,
+  // and the next big request allocates its own.
+  static constexpr size_t kPoolBudgetBytes = 16 << 20;
+  static constexpr size_t kPoolMaxScratches = 64;
   struct Scratch {
     simdjson::dom::parser parser;
     ValidationResult validation;
+    size_t Footprint() const { return parser.capacity() + validation.arena.capacity(); }
   };
   std::mutex pool_mu;
   std::vector<std::unique_ptr<Scratch>> pool;
+  size_t pooled_bytes = 0;  // sum of Footprint() over `pool`
   std::unique_ptr<Scratch> Acquire() {
     std::lock_guard lk(pool_mu);
     if (pool.empty()) return std::make_unique<Scratch>();
     auto s = std::move(pool.back());
     pool.pop_back();
+    pooled_bytes -= s->Footprint();
     return s;
   }
   void Release(std::unique_ptr<Scratch> s) {
+    const size_t footprint = s->Footprint();
     std::lock_guard lk(pool_mu);
-    if (pool.size() < 64) pool.push_back(std::move(s));
+    if (pool.size() < kPoolMaxScratches && pooled_bytes + footprint <= kPoolBudgetBytes) {
+      pooled_bytes += footprint;
+      pool.push_back(std::move(s));
+    }
   }
 
   std::string Arn(std::string_view name) const {
@@ -283,18 +307,18 @@ struct KinesisService::Impl {
       mode = CapacityMode::kOnDemand;
       count = 4;
     }
-    Status st = engine.CreateStream(name, *count, mode);
-    if (!st.ok()) return Err(st);
+    // Tags are checked as AddTagsToStream checks them, and before the stream exists: a
+    // refused tag must not leave a stream behind that the caller was told failed.
+    std::map<std::string, std::string> t;
     element tags;
     if (o["Tags"].get(tags) == simdjson::SUCCESS && !tags.is_null()) {
-      std::map<std::string, std::string> t;
-      simdjson::dom::object to = tags.get_object().value_unsafe();
-      for (auto [k, v] : to)
-        t[std::string(k)] = v.is_null() ? "" : std::string(v.get_string().value_unsafe());
-      if (!t.empty()) {
-        Status ts = engine.AddTags(name, t);
-        if (!ts.ok() && ts.code() != Code::kInUse) return Err(ts);
-      }
+      if (auto e = CheckTags(tags.get_object().value_unsafe(), name, &t)) return e;
+    }
+    Status st = engine.CreateStream(name, *count, mode);
+    if (!st.ok()) return Err(st);
+    if (!t.empty()) {
+      Status ts = engine.AddTags(name, t);
+      if (!ts.ok() && ts.code() != Code::kInUse) return Err(ts);
     }
     return std::nullopt;
   }
@@ -474,7 +498,10 @@ struct KinesisService::Impl {
     const int64_t now = engine.clock().NowMs();
     if (token) {
       auto t = tokens.DecodePage(*token);
-      if (!t || t->filter == 0xffffffffu) return ApiError{"InvalidArgumentException", "The provided NextToken is invalid."};
+      // The filter indexes kFilterTypes below: checked even though the token is signed, so
+      // that a leaked key (or a token from a build with more filters) is not a wild read.
+      if (!t || t->filter > std::size(kFilterTypes))
+        return ApiError{"InvalidArgumentException", "The provided NextToken is invalid."};
       if (now - t->issued_ms > 300000)
         return ApiError{"ExpiredNextTokenException", "The timestamp of the next token has expired."};
       name = t->stream;
@@ -841,20 +868,32 @@ struct KinesisService::Impl {
     auto name = StreamOf(o);
     if (!name.ok()) return Err(name.status());
     std::map<std::string, std::string> tags;
-    simdjson::dom::object tobj = o["Tags"].get_object().value_unsafe();
+    if (auto e = CheckTags(o["Tags"].get_object().value_unsafe(), *name, &tags)) return e;
+    Status st = engine.AddTags(*name, tags);
+    if (st.code() == Code::kLimitExceeded) return TooManyTags(*name);
+    if (!st.ok()) return Err(st);
+    return std::nullopt;
+  }
+
+  ApiError TooManyTags(std::string_view name) const {
+    return ApiError{"InvalidArgumentException",
+                    fmt::format("Failed to add tags to stream {} under account {} because a given stream cannot have "
+                                "more than 50 tags associated with it.",
+                                name, opts.account_id)};
+  }
+
+  // The tag rules of spec §3.15 (keys 1-128 and values 0-256 characters from the allowed
+  // set), for AddTagsToStream and CreateStream's Tags alike.
+  std::optional<ApiError> CheckTags(simdjson::dom::object tobj, std::string_view name,
+                                    std::map<std::string, std::string>* out) const {
     for (auto [k, v] : tobj) {
       std::string_view val = v.is_null() ? "" : v.get_string().value_unsafe();
       if (k.empty() || Utf8Length(k) > 128 || Utf8Length(val) > 256 || !ValidTagText(k) || !ValidTagText(val))
         return ApiError{"InvalidArgumentException",
                         "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @."};
-      tags[std::string(k)] = std::string(val);
+      (*out)[std::string(k)] = std::string(val);
     }
-    Status st = engine.AddTags(*name, tags);
-    if (st.code() == Code::kLimitExceeded)
-      return ApiError{"InvalidArgumentException",
-                      fmt::format("Failed to add tags to stream {} under account {} because a given stream cannot have more than 50 tags associated with it.",
-                                  *name, opts.account_id)};
-    if (!st.ok()) return Err(st);
+    if (out->size() > 50) return TooManyTags(name);
     return std::nullopt;
   }
 
@@ -1049,8 +1088,14 @@ void KinesisService::Handle(const HttpRequest& req, HttpResponse* out) {
   // In place when the transport left simdjson's padding after the body (a ~700 KB
   // PutRecords body is then never copied); otherwise simdjson copies it.
   const bool padded = req.body_padding >= kRequestBodyPadding;
-  if (lease.s->parser.parse(req.body.data(), req.body.size(), !padded).get(doc) != simdjson::SUCCESS ||
-      doc.type() != element_type::OBJECT)
+  auto parsed = lease.s->parser.parse(req.body.data(), req.body.size(), !padded).get(doc);
+  if (parsed == simdjson::NUMBER_ERROR) {
+    // Valid JSON with a number past 64 bits or past a double: saturate it and parse again,
+    // so that the member's range check, not the parser, answers (json_numbers.h).
+    if (std::optional<std::string> saturated = SaturateHugeNumbers(req.body))
+      parsed = lease.s->parser.parse(*saturated).get(doc);
+  }
+  if (parsed != simdjson::SUCCESS || doc.type() != element_type::OBJECT)
     return json_error(400, "SerializationException", std::nullopt);
   // 7. Operation.
   if (!op) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "api/base64.h"
@@ -162,8 +163,7 @@ class ConstraintChecker {
       case Pat::kName: return MatchesName(s);
       case Pat::kHashKey: return MatchesDecimal(s, 39);
       case Pat::kSequenceNumber: return MatchesDecimal(s, 129);
-      case Pat::kStreamArn: return s.substr(0, 7) == "arn:aws" && s.find(":kinesis:") != std::string_view::npos &&
-                                   s.find(":stream/") != std::string_view::npos;
+      case Pat::kStreamArn: return MatchesStreamArn(s);
     }
     return true;
   }
@@ -285,6 +285,48 @@ bool MatchesName(std::string_view s) {
   for (char c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
   return true;
+}
+
+namespace {
+
+// A line terminator of Java's regex '.' (which matches anything else): \n, \r and, in
+// UTF-8, U+0085, U+2028 and U+2029.
+bool HasLineTerminator(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\n' || c == '\r') return true;
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x85) return true;
+    if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+        (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9))
+      return true;
+  }
+  return false;
+}
+
+// Java's \s: ASCII white space only.
+bool IsJavaSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\x0B' || c == '\f' || c == '\r'; }
+
+}  // namespace
+
+bool MatchesStreamArn(std::string_view s) {
+  constexpr std::string_view kHead = "arn:aws", kService = ":kinesis:", kResource = ":stream/";
+  constexpr size_t kAccountDigits = 12;
+  if (s.substr(0, kHead.size()) != kHead) return false;
+  // Any ":stream/" may be the one the pattern anchors on: the one preceded by
+  // ":<12 digits>" whose remainder is \S+ and whose prefix holds ":kinesis:".
+  for (size_t q = s.find(kResource); q != std::string_view::npos; q = s.find(kResource, q + 1)) {
+    const std::string_view rest = s.substr(q + kResource.size());
+    if (rest.empty() || std::any_of(rest.begin(), rest.end(), IsJavaSpace)) continue;
+    if (q < kHead.size() + kService.size() + 1 + kAccountDigits) continue;
+    const size_t colon = q - kAccountDigits - 1;
+    if (s[colon] != ':') continue;
+    const std::string_view account = s.substr(colon + 1, kAccountDigits);
+    if (!std::all_of(account.begin(), account.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    const std::string_view middle = s.substr(kHead.size(), colon - kHead.size());  // .*:kinesis:.*
+    if (middle.find(kService) == std::string_view::npos || HasLineTerminator(middle)) continue;
+    return true;
+  }
+  return false;
 }
 
 bool MatchesDecimal(std::string_view s, size_t max_digits) {

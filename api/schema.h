@@ -50,5 +50,8 @@ void Validate(simdjson::dom::object obj, std::span<const Field> fields, Validati
 
 bool MatchesName(std::string_view s);             // [a-zA-Z0-9_.-]+
 bool MatchesDecimal(std::string_view s, size_t max_digits);  // 0|([1-9]\d{0,max-1})
+// The model's StreamARN pattern arn:aws.*:kinesis:.*:\d{12}:stream/\S+, with Java's regex
+// semantics ('.' stops at line terminators, \s is ASCII white space).
+bool MatchesStreamArn(std::string_view s);
 
 }  // namespace shoal::api

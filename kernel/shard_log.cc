@@ -436,14 +436,15 @@ void ShardLog::CompleteGroup(Group* gp, const Status& status) {
     }
     const Waiter& last = g.frames.back();
     const uint64_t next = last.first_offset + last.count;
-    // This round's fdatasync covered the group: durable before anyone hears of it.
-    if (synced_in_round_ && !write_failed_.load(std::memory_order_relaxed))
-      durable_next_.store(next, std::memory_order_release);
     // A segment's first timestamp is its first record's, not the one it was activated with.
     if (seg.empty()) seg.SetFirstTimestamp(g.frames.front().first_ts);
     seg.Publish(g.file_pos + g.buf.size(), next, last.last_ts);
     visible_last_ts_.store(last.last_ts, std::memory_order_release);
     visible_next_.store(next, std::memory_order_release);
+    // This round's fdatasync covered the group: durable before anyone hears of it, and
+    // after it is visible, so that a reader never sees durable_offset() > end_offset().
+    if (synced_in_round_ && !write_failed_.load(std::memory_order_relaxed))
+      durable_next_.store(next, std::memory_order_release);
     for (const Waiter& w : g.frames) {
       AppendResult r;
       r.first_offset = w.first_offset;

@@ -163,7 +163,8 @@ class ShardLog {
   uint64_t end_offset() const { return visible_next_.load(std::memory_order_acquire); }
   // Timestamp of the last readable record (0 if none ever).
   int64_t last_timestamp() const { return visible_last_ts_.load(std::memory_order_acquire); }
-  // Offsets below this survive power loss (== end_offset() in kAlways mode).
+  // Offsets below this survive power loss (== end_offset() in kAlways mode once an append
+  // is acknowledged). Never above end_offset(), as read after it.
   uint64_t durable_offset() const { return durable_next_.load(std::memory_order_acquire); }
 
   // Moves the logical start to `offset` (clamped to end_offset(); never backwards),

@@ -29,7 +29,7 @@ def init_from_argv():
     """Takes the shoald path from argv[1] (CTest passes it) and leaves argv to unittest."""
     global SHOALD
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        SHOALD = sys.argv.pop(1)
+        SHOALD = os.path.abspath(sys.argv.pop(1))  # servers may run in another directory
     if not SHOALD or not os.access(SHOALD, os.X_OK):
         sys.stderr.write("usage: %s PATH/TO/shoald [unittest options] (or set SHOALD)\n" % sys.argv[0])
         sys.exit(2)
@@ -37,8 +37,9 @@ def init_from_argv():
 
 
 class Shoald:
-    def __init__(self, args=(), data_dir=None, binary=None, default_args=True):
+    def __init__(self, args=(), data_dir=None, binary=None, default_args=True, cwd=None):
         self.binary = binary or SHOALD
+        self.cwd = cwd  # the server's working directory (None: the test's)
         self.args = (DEFAULT_ARGS if default_args else []) + list(args)
         self.tmp = tempfile.mkdtemp(prefix="shoald-test-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
@@ -56,7 +57,8 @@ class Shoald:
         cmd = [self.binary, "--data-dir", self.data_dir, "--port", "0"] + self.args
         log = open(self.log_path, "ab")
         t0 = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                                     cwd=self.cwd)
         log.close()
         self.starts += 1
         deadline = t0 + timeout
