@@ -82,8 +82,12 @@ std::string Engine::ShardDir(const StreamMeta& m, uint32_t index) const {
   return fmt::format("{}/{}", StreamDir(m), index);
 }
 
-Result<std::unique_ptr<ShardLog>> Engine::OpenShardLog(const StreamMeta& m, uint32_t index) {
-  return ShardLog::Open(ShardDir(m, index), options_.log, writer_);
+std::string Engine::ShardDirOf(const Stream& s, uint32_t index) const {
+  return fmt::format("{}/{}", s.dir, index);
+}
+
+Result<std::unique_ptr<ShardLog>> Engine::OpenShardLog(const Stream& s, uint32_t index) {
+  return ShardLog::Open(ShardDirOf(s, index), options_.log, writer_);
 }
 
 void Engine::RemoveTreeLater(std::string path) {
@@ -146,8 +150,8 @@ Status Engine::OpenStreamShards(Stream& s) {
     sh->meta = m;
     // A closed shard whose directory never existed (an intermediate shard of
     // UpdateShardCount) reads as empty.
-    if (!m.closed || fs_->Exists(ShardDir(s.meta, m.index))) {
-      SHOAL_ASSIGN_OR_RETURN(sh->log, OpenShardLog(s.meta, m.index));
+    if (!m.closed || fs_->Exists(ShardDirOf(s, m.index))) {
+      SHOAL_ASSIGN_OR_RETURN(sh->log, OpenShardLog(s, m.index));
       // A reshard committed its catalog but crashed before sealing the parent.
       if (m.closed && !sh->log->sealed()) SHOAL_RETURN_IF_ERROR(sh->log->Seal().status());
     }

@@ -213,7 +213,9 @@ class Engine {
   std::string StreamDir(const StreamMeta& m) const;
   std::string ShardDir(const StreamMeta& m, uint32_t index) const;
   Result<std::shared_ptr<Stream>> FindStream(std::string_view name);
-  Result<std::unique_ptr<ShardLog>> OpenShardLog(const StreamMeta& m, uint32_t index);
+  // A shard's log in s.dir (set once per stream, so no lock is needed to read it).
+  std::string ShardDirOf(const Stream& s, uint32_t index) const;
+  Result<std::unique_ptr<ShardLog>> OpenShardLog(const Stream& s, uint32_t index);
   // Topology worker tasks (engine_topology.cc).
   void ScheduleCommit(const std::shared_ptr<Stream>& s);
   void ScheduleReplenish(const std::shared_ptr<Stream>& s);

@@ -332,7 +332,7 @@ Status Engine::ApplyTopology(Stream& s, StreamMeta m, const TopologyEdit& edit,
     std::vector<std::thread> makers;
     for (size_t i = 0; i < missing.size(); ++i)
       makers.emplace_back([&, i] {
-        made[i] = ShardLog::Open(fmt::format("{}/{}", s.dir, missing[i]), options_.log, writer_);
+        made[i] = OpenShardLog(s, missing[i]);
       });
     for (std::thread& t : makers) t.join();
   }

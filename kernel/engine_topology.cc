@@ -182,10 +182,10 @@ void Engine::ReplenishSpares(const std::shared_ptr<Stream>& sp) {
     }
     for (auto& [i, log] : stale) {
       log.reset();
-      DiscardDir(fmt::format("{}/{}", s.dir, i));
+      DiscardDir(ShardDirOf(s, i));
     }
     if (index == UINT32_MAX) return;
-    auto made = ShardLog::Open(fmt::format("{}/{}", s.dir, index), options_.log, writer_);
+    auto made = OpenShardLog(s, index);
     Status st = made.status();
     if (st.ok()) st = fs_->SyncDir(s.dir);  // the directory entry survives power loss
     std::lock_guard ck(s.commit_mu);
@@ -208,7 +208,7 @@ void Engine::AdoptOrDiscard(Stream& s, const std::string& name) {
   // An empty log at or above next_shard is a spare from before the restart (or a child of
   // a reshard that never reached CATALOG, which acknowledged nothing): keep it if empty.
   if (index >= s.meta.next_shard && index - s.meta.next_shard < options_.spare_shard_logs) {
-    auto log = ShardLog::Open(path, options_.log, writer_);
+    auto log = ShardLog::Open(path, options_.log, writer_);  // the name as found
     if (log.ok() && (*log)->start_offset() == 0 && (*log)->end_offset() == 0 && !(*log)->sealed()) {
       s.spares[index] = std::move(log).value();
       return;
