@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernel/text.h"
+
 namespace shoal {
 namespace {
 
@@ -23,21 +25,7 @@ size_t CountCodePoints(std::string_view s) {
 
 // Echoes caller input in error messages without letting it flood a log line or smuggle
 // control characters into it.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxEcho = 160;  // every valid name fits
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < kMaxEcho; ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += "'";
-  if (text.size() > kMaxEcho) out += fmt::format(" (first {} of {} bytes)", kMaxEcho, text.size());
-  return out;
-}
+std::string Quote(std::string_view text) { return QuoteInput(text, 160); }  // every valid name fits
 
 // The escape character and the "letters default to upper case" marker. Neither can
 // occur in a stream name, so they need no escaping themselves.
