@@ -618,8 +618,8 @@ struct KinesisService::Impl {
     if (!r.ok()) return Err(r.status());
     JsonWriter w(out);
     w.BeginObject();
-    w.Field("ShardId", r->shard_id);
-    w.Field("SequenceNumber", r->sequence_number);
+    w.Field("ShardId", r->shard_id());
+    w.Field("SequenceNumber", r->sequence_number());
     w.EndObject();
     return std::nullopt;
   }
@@ -655,11 +655,13 @@ struct KinesisService::Impl {
     w.FieldInt("FailedRecordCount", failed);
     w.Key("Records");
     w.BeginArray();
+    SeqDigits digits;
+    ShardIdChars shard_id;
     for (const PutOutput& r : res) {
       w.BeginObject();
       if (r.status.ok()) {
-        w.Field("SequenceNumber", r.sequence_number);
-        w.Field("ShardId", r.shard_id);
+        w.Field("SequenceNumber", FormatSequenceNumber(r.seq(), digits));
+        w.Field("ShardId", FormatShardId(ShardIndex{r.shard_index}, shard_id));
       } else if (r.status.code() == Code::kThrottled) {
         w.Field("ErrorCode", "ProvisionedThroughputExceededException");
         w.Field("ErrorMessage", FromStatus(r.status, opts.account_id).message);

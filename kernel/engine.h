@@ -98,13 +98,24 @@ struct PutInput {
   std::optional<HashKey> explicit_hash_key;
 };
 
+// One record's result. Holds numbers, not strings: a 500-record put allocates nothing per
+// record, and Kinesis's names for the shard and the sequence number are formatted only
+// by a caller that wants them (the server writes them straight into its response).
 struct PutOutput {
   Status status;  // per record: OK, kThrottled, kInvalidArgument, kIOError...
+  // Where the record went (set when it was routed, also for a failed append).
   uint32_t shard_index = 0;
-  std::string shard_id;
-  std::string sequence_number;
+  int64_t shard_created_s = 0;
+  // The record's place in the shard (when status is OK).
   uint64_t offset = 0;
   int64_t arrival_ms = 0;
+
+  ShardIdentity shard() const { return ShardIdentity{ShardIndex{shard_index}, shard_created_s}; }
+  SeqParts seq() const { return RecordSeq(shard(), offset, arrival_ms); }
+  // "shardId-000000000003".
+  std::string shard_id() const { return FormatShardId(ShardIndex{shard_index}); }
+  // The 56-digit SequenceNumber (status must be OK).
+  std::string sequence_number() const { return FormatSequenceNumber(seq()); }
 };
 
 enum class PositionType { kTrimHorizon, kLatest, kAtSequenceNumber, kAfterSequenceNumber, kAtTimestamp };

@@ -134,15 +134,15 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
       return std::vector<PutOutput>(records.size());
     }
   }
-  // 3. Results: sequence numbers are a pure function of (shard, offset, arrival).
+  // 3. Results: a sequence number is a pure function of (shard, offset, arrival), so the
+  //    output carries those and the caller formats the number if it needs it.
   for (size_t g = 0; g < sc.shards.size(); ++g) {
     const AppendResult& r = waiters[g].Wait();
     const ShardIdentity id = sc.ids[g];
-    const std::string shard_id = FormatShardId(id.index);  // once per shard, not per record
     for (size_t k = sc.group_start[g]; k < sc.group_start[g + 1]; ++k) {
       PutOutput& o = out[sc.rec_index[k]];
       o.shard_index = id.index.value;
-      o.shard_id = shard_id;
+      o.shard_created_s = id.created_s;
       if (!r.status.ok()) {
         // A shard closed by a reshard between routing and append: the record was not
         // stored; the caller retries it (Kinesis reports InternalFailure the same way).
@@ -154,7 +154,6 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
       }
       o.offset = r.first_offset + (k - sc.group_start[g]);
       o.arrival_ms = r.first_ts;
-      o.sequence_number = FormatSequenceNumber(RecordSeq(id, o.offset, o.arrival_ms));
     }
   }
   return out;

@@ -101,11 +101,12 @@ struct U192 {
     return carry == 0;
   }
 
-  std::string ToDecimal() const {
+  // Writes the decimal digits ending just before `end` (at most 4 * 19 of them); returns
+  // the first.
+  char* ToDecimalBefore(char* end) const {
     // Peel off 19 digits at a time (10^19 < 2^64); the remainder of each limb division
     // is < 10^19, so (rem << 64 | limb) / 10^19 fits in 64 bits: one hardware 128/64
-    // division (a generic 128-bit division is a library call several times slower), and
-    // the digits go straight into the one string allocated.
+    // division (a generic 128-bit division is a library call several times slower).
     constexpr uint64_t kChunk = 10'000'000'000'000'000'000ULL;
     U192 v = *this;
     uint64_t parts[4];
@@ -121,8 +122,6 @@ struct U192 {
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
         "8081828384858687888990919293949596979899";
-    char buf[4 * 19 + 1];
-    char* end = buf + sizeof(buf);
     char* p = end;
     for (int i = 0; i < n; ++i) {
       uint64_t x = parts[i];
@@ -142,7 +141,12 @@ struct U192 {
       if (i != n - 1)
         while (chunk_end - p < 19) *--p = '0';
     }
-    return std::string(p, end);
+    return p;
+  }
+  std::string ToDecimal() const {
+    char buf[4 * 19];
+    char* end = buf + sizeof(buf);
+    return std::string(ToDecimalBefore(end), end);
   }
 };
 
@@ -239,9 +243,18 @@ Status ValidateSeqParts(const SeqParts& s) {
 }
 
 std::string FormatSequenceNumber(const SeqParts& seq) {
+  SeqDigits d;
+  return std::string(FormatSequenceNumber(seq, d));
+}
+
+std::string_view FormatSequenceNumber(const SeqParts& seq, SeqDigits& out) {
   Status st = ValidateSeqParts(seq);
   if (!st.ok()) Die("FormatSequenceNumber({}): {}", seq, st.message());
-  return Pack(seq).ToDecimal();
+  // A valid number lies in [2^185, 3 * 16^46): exactly kSeqDecimalDigits digits, so it
+  // fills `out` and never runs before it.
+  char* const end = out.data() + out.size();
+  const char* first = Pack(seq).ToDecimalBefore(end);
+  return std::string_view(first, static_cast<size_t>(end - first));
 }
 
 Result<SeqParts> ParseSequenceNumber(std::string_view decimal) {

@@ -56,6 +56,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -130,6 +131,10 @@ Status ValidateSeqParts(const SeqParts& seq);
 // The 56-digit decimal form. Requires ValidateSeqParts(seq).ok(); aborts otherwise (the
 // engine only formats numbers it built from its own shard metadata).
 std::string FormatSequenceNumber(const SeqParts& seq);
+// The same digits written into `out` with no allocation (a server formats a batch's
+// numbers straight into its response); the view points into `out`.
+using SeqDigits = std::array<char, kSeqDecimalDigits>;
+std::string_view FormatSequenceNumber(const SeqParts& seq, SeqDigits& out);
 
 // Decodes a number produced by FormatSequenceNumber. kInvalidArgument, with the reason,
 // for anything else: not matching 0|([1-9]\d{0,128}), a value outside the layout's

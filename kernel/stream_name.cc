@@ -153,7 +153,15 @@ Result<std::string> UnescapeFromPath(std::string_view component) {
   return name;
 }
 
-std::string FormatShardId(ShardIndex index) { return fmt::format("shardId-{:012}", index.value); }
+std::string FormatShardId(ShardIndex index) {
+  ShardIdChars c;
+  return std::string(FormatShardId(index, c));
+}
+
+std::string_view FormatShardId(ShardIndex index, ShardIdChars& out) {
+  const auto r = fmt::format_to_n(out.data(), out.size(), "shardId-{:012}", index.value);
+  return std::string_view(out.data(), std::min(r.size, out.size()));
+}
 
 Result<ShardIndex> ParseShardId(std::string_view text) {
   const size_t dash = text.find('-');

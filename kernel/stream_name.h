@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -84,6 +85,10 @@ inline constexpr uint32_t kMaxShardIndex = 2147483647;
 
 // "shardId-" + the index zero-padded to 12 digits: ShardIndex{7} -> "shardId-000000000007".
 std::string FormatShardId(ShardIndex index);
+// The same text written into `out` with no allocation; the view points into `out`.
+// 8 + 12 characters (indices are < 2^31, so never more than 12 digits).
+using ShardIdChars = std::array<char, 20>;
+std::string_view FormatShardId(ShardIndex index, ShardIdChars& out);
 
 // Parses a shard id as AWS does (spec §1.10, observed by kinesalite): take the text after
 // the first '-' (or the whole string if there is none), which must be 1+ ASCII digits

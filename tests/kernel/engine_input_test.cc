@@ -587,7 +587,7 @@ TEST_F(EngineInputTest, DeleteWhilePutting) {
           continue;
         }
         for (auto& o : out) {
-          if (o.status.ok() && o.shard_index < 2 && o.shard_id == FormatShardId(ShardIndex{o.shard_index}))
+          if (o.status.ok() && o.shard_index < 2 && o.shard_id() == FormatShardId(ShardIndex{o.shard_index}))
             ok_puts.fetch_add(1);
           else
             other.fetch_add(1);

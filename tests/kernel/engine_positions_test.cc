@@ -164,7 +164,7 @@ TEST_F(EnginePositionsTest, AtAndAfterSequenceNumber) {
   ASSERT_TRUE(engine_->CreateStream("s", 1).ok());
   std::vector<std::string> seqs;
   for (int i = 0; i < 10; ++i) {
-    seqs.push_back(Put("s", "r" + std::to_string(i)).sequence_number);
+    seqs.push_back(Put("s", "r" + std::to_string(i)).sequence_number());
     clock_->AdvanceMs(300);  // several arrival seconds
   }
   for (int i = 0; i < 10; ++i) {
@@ -205,20 +205,20 @@ TEST_F(EnginePositionsTest, SequenceNumberComparedNumericallyNotJustByCounter) {
   PutOutput r0 = Put("s", "r0");
   clock_->SetMs(kT0 + 20'000);
   Put("s", "r1");
-  SeqParts p0 = Parse(r0.sequence_number);
+  SeqParts p0 = Parse(r0.sequence_number());
   ASSERT_EQ(p0.counter, 1u);
   // Same counter, one second later than r0's arrival: r0 < x < r1.
   SeqParts above = p0;
   above.arrival_s += 1;
   const std::string x_above = FormatSequenceNumber(above);
-  ASSERT_GT(CompareDecimal(x_above, r0.sequence_number), 0);
+  ASSERT_GT(CompareDecimal(x_above, r0.sequence_number()), 0);
   EXPECT_EQ(ReadDatas("s", 0, PositionType::kAtSequenceNumber, x_above), (std::vector<std::string>{"r1"}))
       << "AT_SEQUENCE_NUMBER must start at the first record >= " << x_above;
   // Same counter, one second earlier: x < r0, so AFTER x starts at r0 itself.
   SeqParts below = p0;
   below.arrival_s -= 1;
   const std::string x_below = FormatSequenceNumber(below);
-  ASSERT_LT(CompareDecimal(x_below, r0.sequence_number), 0);
+  ASSERT_LT(CompareDecimal(x_below, r0.sequence_number()), 0);
   EXPECT_EQ(ReadDatas("s", 0, PositionType::kAfterSequenceNumber, x_below),
             (std::vector<std::string>{"r0", "r1"}))
       << "AFTER_SEQUENCE_NUMBER must start at the first record > " << x_below;
@@ -226,7 +226,7 @@ TEST_F(EnginePositionsTest, SequenceNumberComparedNumericallyNotJustByCounter) {
 
 TEST_F(EnginePositionsTest, MustEitherSpecifyErrors) {
   ASSERT_TRUE(engine_->CreateStream("s", 1).ok());
-  const std::string seq = Put("s", "r0").sequence_number;
+  const std::string seq = Put("s", "r0").sequence_number();
   const std::string prefix =
       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "
       "(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified ";
@@ -273,7 +273,7 @@ TEST_F(EnginePositionsTest, InvalidSequenceNumberText) {
 
 TEST_F(EnginePositionsTest, SequenceNumberOfAnotherShardRejected) {
   ASSERT_TRUE(engine_->CreateStream("s", 2).ok());
-  const std::string seq0 = PutTo("s", 0, "a").sequence_number;
+  const std::string seq0 = PutTo("s", 0, "a").sequence_number();
   PutTo("s", 1, "b");
   auto d = engine_->DescribeStream("s");
   for (PositionType t : {PositionType::kAtSequenceNumber, PositionType::kAfterSequenceNumber}) {
@@ -294,7 +294,7 @@ TEST_F(EnginePositionsTest, SequenceNumberOfAnotherShardRejected) {
 
 TEST_F(EnginePositionsTest, SequenceNumberAndPositionOfAnotherIncarnationRejected) {
   ASSERT_TRUE(engine_->CreateStream("s", 1).ok());
-  const std::string old_seq = Put("s", "old").sequence_number;
+  const std::string old_seq = Put("s", "old").sequence_number();
   auto old_pos = Pos("s", 0, PositionType::kTrimHorizon);
   ASSERT_TRUE(old_pos.ok());
   auto old_uid = engine_->DescribeStream("s")->uid;
@@ -409,7 +409,7 @@ TEST_F(EnginePositionsTest, AtTimestampOlderThanHorizonIsTrimHorizon) {
 
 TEST_F(EnginePositionsTest, TrimmedSequenceNumberContinuesAtHorizon) {
   ASSERT_TRUE(engine_->CreateStream("s", 1).ok());
-  const std::string old_seq = Put("s", "old").sequence_number;
+  const std::string old_seq = Put("s", "old").sequence_number();
   clock_->AdvanceMs(3 * kHourMs);
   Put("s", "new");
   clock_->SetMs(kT0 + 25 * kHourMs);
@@ -696,7 +696,7 @@ TEST_F(EnginePositionsTest, SequenceNumbersMatchSpecExamples) {
   // spec's "seqIx 1, arrived 1700000005" value).
   clock_->SetMs(1700000005123);
   PutOutput o = PutTo("orders", 0, "first");
-  EXPECT_EQ(o.sequence_number, "49646437577108476416916876405827138351405044649047359490");
+  EXPECT_EQ(o.sequence_number(), "49646437577108476416916876405827138351405044649047359490");
   EXPECT_EQ(o.arrival_ms, 1700000005123);
   clock_->SetMs(1700003600000);
   ASSERT_TRUE(engine_->SplitShard("orders", 0, ParseHashKey("85070591730234615865843651857942052864").value()).ok());

@@ -180,7 +180,7 @@ class EngineReshardTest : public ::testing::Test {
       ASSERT_EQ(out[i].shard_index, owner) << "record " << i << " hash " << FormatHashKey(hashes[i]);
       MShard& s = model_.shards.at(owner);
       ASSERT_EQ(out[i].offset, s.ids.size());
-      SeqParts p = ParseSequenceNumber(out[i].sequence_number).value();
+      SeqParts p = ParseSequenceNumber(out[i].sequence_number()).value();
       EXPECT_EQ(p.shard.index.value, owner);
       EXPECT_EQ(p.counter, out[i].offset + 1);
       s.ids.push_back(model_.recs.size());

@@ -136,7 +136,7 @@ TEST_F(EngineRoutingTest, SpecWorkedExamplesOnTwoShardStream) {
   for (const auto& [pk, shard] : expect) {
     PutOutput o = Put("orders", pk, "data-" + pk);
     EXPECT_EQ(o.shard_index, shard) << pk;
-    EXPECT_EQ(o.shard_id, shard == 0 ? "shardId-000000000000" : "shardId-000000000001") << pk;
+    EXPECT_EQ(o.shard_id(), shard == 0 ? "shardId-000000000000" : "shardId-000000000001") << pk;
   }
   // PutRecords routes the same way, one result per entry in request order.
   std::vector<PutInput> batch;

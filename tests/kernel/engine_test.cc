@@ -48,7 +48,7 @@ TEST_F(EngineTest, CreatePutSplitMergeReopen) {
   EXPECT_EQ(engine_->CreateStream("KStream", 2).code(), Code::kInUse);
   auto put = engine_->PutRecord("KStream", PutInput{"456", "test", std::nullopt});
   ASSERT_TRUE(put.ok()) << put.status();
-  EXPECT_EQ(put->sequence_number.size(), 56u);
+  EXPECT_EQ(put->sequence_number().size(), 56u);
   for (int i = 0; i < 100; ++i) {
     std::string d = "r" + std::to_string(i);
     ASSERT_TRUE(engine_->PutRecord("KStream", PutInput{std::to_string(i), d, std::nullopt}).ok());

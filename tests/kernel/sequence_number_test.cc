@@ -151,6 +151,11 @@ TEST(SequenceNumberTest, RoundTripsRandomParts) {
     std::string s = FormatSequenceNumber(p);
     ASSERT_EQ(s.size(), kSeqDecimalDigits) << s;
     ASSERT_EQ(MustParse(s), p) << s;
+    // The allocation-free form writes the same digits, filling its buffer exactly.
+    SeqDigits d;
+    d.fill('x');
+    ASSERT_EQ(FormatSequenceNumber(p, d), s);
+    ASSERT_EQ(std::string_view(d.data(), d.size()), s);
   }
 }
 

@@ -214,6 +214,9 @@ TEST(ShardIdTest, FormatsTwelveDigits) {
   EXPECT_EQ(FormatShardId(ShardIndex{123456789}), "shardId-000123456789");
   EXPECT_EQ(FormatShardId(ShardIndex{kMaxShardIndex}), "shardId-002147483647");
   EXPECT_EQ(fmt::format("{}", ShardIndex{12}), "shardId-000000000012");
+  ShardIdChars c;
+  EXPECT_EQ(FormatShardId(ShardIndex{7}, c), "shardId-000000000007");
+  EXPECT_EQ(FormatShardId(ShardIndex{kMaxShardIndex}, c), "shardId-002147483647");
 }
 
 TEST(ShardIdTest, ParsesLeniently) {
