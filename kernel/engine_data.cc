@@ -13,12 +13,15 @@ namespace {
 
 // Per-call scratch, reused by the thread so a put allocates nothing once warm.
 struct PutScratch {
-  std::vector<std::pair<void*, uint32_t>> routed;  // (shard, record index) per record
-  std::vector<void*> shards;                        // distinct shards in first-seen order
-  std::vector<RecordIn> recs;
-  std::vector<uint32_t> rec_index;
-  std::vector<size_t> group_start;
+  std::vector<std::pair<uint32_t, uint32_t>> routed;  // (slot in `shards`, record index)
+  std::vector<void*> shards;                          // distinct shards in first-seen order
+  std::vector<RecordIn> recs;                         // grouped by shard, request order within
+  std::vector<uint32_t> rec_index;                    // the record each of `recs` came from
+  std::vector<size_t> group_start;                    // shard g's records: [start[g], start[g+1])
+  std::vector<size_t> fill;
   std::vector<ShardIdentity> ids;                   // of each shard in `shards`
+  std::vector<std::string_view> keys;               // partition keys to hash, in record order
+  std::vector<HashKey> hashes;                      // their MD5s
 };
 thread_local PutScratch tls_put;
 
@@ -50,13 +53,9 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   PutScratch& sc = tls_put;
   sc.routed.clear();
   sc.shards.clear();
-  std::shared_lock lk(s.mu);
-  if (s.gone || !Writable(s.meta)) {
-    // CREATING and DELETING streams have no writable shards (spec §4: ResourceNotFound).
-    *stream_status = StreamNotFound(name);
-    return out;
-  }
-  // 1. Validate, route and (in Kinesis-emulation mode) take tokens, record by record.
+  // 1. Validate, and hash the partition keys that route records, before taking the stream
+  //    lock: one batch, eight keys per vector operation (HashPartitionKeys).
+  sc.keys.clear();
   for (uint32_t i = 0; i < records.size(); ++i) {
     const PutInput& r = records[i];
     PutOutput& o = out[i];
@@ -72,7 +71,24 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
                               options_.max_record_bytes);
       continue;
     }
-    HashKey key = r.explicit_hash_key ? *r.explicit_hash_key : HashPartitionKey(r.partition_key);
+    if (!r.explicit_hash_key) sc.keys.push_back(r.partition_key);
+  }
+  sc.hashes.resize(sc.keys.size());
+  HashPartitionKeys(sc.keys, sc.hashes);
+  std::shared_lock lk(s.mu);
+  if (s.gone || !Writable(s.meta)) {
+    // CREATING and DELETING streams have no writable shards (spec §4: ResourceNotFound).
+    *stream_status = StreamNotFound(name);
+    return out;
+  }
+  // 2. Route and (in Kinesis-emulation mode) take tokens, record by record.
+  size_t next_hash = 0;
+  uint32_t slot = 0;
+  for (uint32_t i = 0; i < records.size(); ++i) {
+    const PutInput& r = records[i];
+    PutOutput& o = out[i];
+    if (!o.status.ok()) continue;  // refused by the checks above
+    const HashKey key = r.explicit_hash_key ? *r.explicit_hash_key : sc.hashes[next_hash++];
     Shard* sh = s.Route(key);
     if (!sh || !sh->log) {
       o.status = Status(Code::kInternal, "no open shard owns the record's hash key");
@@ -94,22 +110,26 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
                               FormatShardId(ShardIndex{sh->meta.index}), name);
       continue;
     }
-    sc.routed.emplace_back(sh, i);
-    if (std::find(sc.shards.begin(), sc.shards.end(), sh) == sc.shards.end()) sc.shards.push_back(sh);
-  }
-  // 2. One append (one frame) per shard, records in request order; all shards at once.
-  sc.recs.clear();
-  sc.rec_index.clear();
-  sc.group_start.clear();
-  for (void* shp : sc.shards) {
-    sc.group_start.push_back(sc.recs.size());
-    for (auto& [target, i] : sc.routed) {
-      if (target != shp) continue;
-      sc.recs.push_back(RecordIn{records[i].partition_key, records[i].data, now});
-      sc.rec_index.push_back(i);
+    // The shard's slot in sc.shards; consecutive records usually share a shard.
+    if (slot >= sc.shards.size() || sc.shards[slot] != sh) {
+      slot = static_cast<uint32_t>(std::find(sc.shards.begin(), sc.shards.end(), sh) - sc.shards.begin());
+      if (slot == sc.shards.size()) sc.shards.push_back(sh);
     }
+    sc.routed.emplace_back(slot, i);
   }
-  sc.group_start.push_back(sc.recs.size());
+  // 3. One append (one frame) per shard, records in request order; all shards at once.
+  //    Grouped by a counting sort on the slot: linear in the records whatever the shards.
+  sc.group_start.assign(sc.shards.size() + 1, 0);
+  for (const auto& [g, i] : sc.routed) ++sc.group_start[g + 1];
+  for (size_t g = 0; g < sc.shards.size(); ++g) sc.group_start[g + 1] += sc.group_start[g];
+  sc.fill.assign(sc.group_start.begin(), sc.group_start.end() - 1);
+  sc.recs.resize(sc.routed.size());
+  sc.rec_index.resize(sc.routed.size());
+  for (const auto& [g, i] : sc.routed) {
+    const size_t at = sc.fill[g]++;
+    sc.recs[at] = RecordIn{records[i].partition_key, records[i].data, now};
+    sc.rec_index[at] = i;
+  }
   std::vector<BlockingCompletion> waiters(sc.shards.size());
   sc.ids.clear();
   for (size_t g = 0; g < sc.shards.size(); ++g) {
@@ -134,7 +154,7 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
       return std::vector<PutOutput>(records.size());
     }
   }
-  // 3. Results: a sequence number is a pure function of (shard, offset, arrival), so the
+  // 4. Results: a sequence number is a pure function of (shard, offset, arrival), so the
   //    output carries those and the caller formats the number if it needs it.
   for (size_t g = 0; g < sc.shards.size(); ++g) {
     const AppendResult& r = waiters[g].Wait();

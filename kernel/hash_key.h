@@ -75,6 +75,11 @@ std::string FormatHashKey(HashKey key);
 // partition key would fail the same way, so there is nothing useful to return.
 HashKey HashPartitionKey(std::string_view partition_key);
 
+// out[i] = HashPartitionKey(keys[i]) for every i (the spans have the same size). The
+// batch form a put uses: keys of up to 55 bytes are hashed 16 (AVX-512) or 8 (AVX2) at a
+// time in vector lanes (several times the throughput of one by one), the rest one by one.
+void HashPartitionKeys(std::span<const std::string_view> keys, std::span<HashKey> out);
+
 // An inclusive range [start, end] of hash keys; a shard's HashKeyRange.
 struct HashKeyRange {
   HashKey start;

@@ -116,6 +116,49 @@ TEST(HashPartitionKeyTest, HashesBytesNotCString) {
   EXPECT_EQ(HashPartitionKey("\xc3\xa9"), HashPartitionKey("é"));
 }
 
+// The batch form must give HashPartitionKey's answer for every key, whichever path it
+// takes: vector lanes (keys up to 55 bytes, in groups of 8), one by one (longer keys, a
+// single leftover key, CPUs without AVX2), and mixes of both in one batch.
+std::vector<HashKey> Batch(const std::vector<std::string>& keys) {
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<HashKey> out(keys.size());
+  HashPartitionKeys(views, out);
+  return out;
+}
+
+TEST(HashPartitionKeysTest, RfcVectorsAndEveryLengthAroundTheBlockBoundary) {
+  std::vector<std::string> keys = {"", "a", "abc", "message digest", "abcdefghijklmnopqrstuvwxyz",
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"};
+  std::mt19937_64 rng(7);
+  for (size_t len = 0; len <= 130; ++len) {  // 55/56 and 119/120 are MD5's padding edges
+    std::string k(len, '\0');
+    for (char& c : k) c = static_cast<char>(rng());  // any bytes, NUL and 0xff included
+    keys.push_back(k);
+  }
+  const std::vector<HashKey> got = Batch(keys);
+  for (size_t i = 0; i < keys.size(); ++i)
+    ASSERT_EQ(got[i], HashPartitionKey(keys[i])) << "key " << i << ", " << keys[i].size() << " bytes";
+  EXPECT_EQ(Batch({"a"})[0], FromHex("0cc175b9c0f1b6a831c399e269772661"));
+  EXPECT_EQ(Batch({"abc", "a"})[1], FromHex("0cc175b9c0f1b6a831c399e269772661"));
+}
+
+TEST(HashPartitionKeysTest, EveryBatchSizeAndMixOfShortAndLongKeys) {
+  std::mt19937_64 rng(11);
+  for (size_t n = 0; n <= 40; ++n) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<std::string> keys(n);
+      for (std::string& k : keys) {
+        const size_t len = rng() % 4 == 0 ? 56 + rng() % 200 : rng() % 56;  // a quarter long
+        k.resize(len);
+        for (char& c : k) c = static_cast<char>(rng());
+      }
+      const std::vector<HashKey> got = Batch(keys);
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_EQ(got[i], HashPartitionKey(keys[i])) << "batch of " << n << ", key " << i;
+    }
+  }
+}
+
 // --- Parse / format ------------------------------------------------------------------
 
 TEST(HashKeyParseTest, Boundaries) {
