@@ -6,9 +6,11 @@
 //
 // BM_ShardLogAppend: ShardLog::Append of N records (1 KiB data, 16-byte keys), waiting for
 // the acknowledgement. BM_EnginePutRecords: Engine::PutRecords of the same records into a
-// one-shard stream: UTF-8 and size checks, MD5 routing, the append, and a sequence-number
-// string per record. Durability `none` isolates the CPU cost (no fdatasync to hide it);
-// `always` is the default a user gets.
+// one-shard stream: UTF-8 and size checks, MD5 routing, the append, and a result per record
+// (shard and sequence-number fields; the strings are formatted by whoever wants them).
+// Durability `none` isolates the CPU cost (no fdatasync to hide it); `always` is the
+// default a user gets. Add --benchmark_enable_random_interleaving=true on a shared machine
+// so both sides see the same background load.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
