@@ -54,7 +54,7 @@ template <typename V, int kLanes>
   for (int lane = 0; lane < kLanes; ++lane) {
     unsigned char block[64] = {};
     const std::string_view m = messages[lane];
-    std::memcpy(block, m.data(), m.size());
+    if (!m.empty()) std::memcpy(block, m.data(), m.size());  // an idle lane's view may be null
     block[m.size()] = 0x80;
     const uint64_t bits = static_cast<uint64_t>(m.size()) * 8;  // little-endian, as MD5 wants
     std::memcpy(block + 56, &bits, sizeof(bits));

@@ -30,7 +30,8 @@ class FuzzRecoveryRegressionTest : public ::testing::Test {
   }
   void Append(ShardLog& log, int n) {
     for (int i = 0; i < n; ++i) {
-      RecordIn rec{"key", "data-" + std::to_string(i), 1000 + i};
+      const std::string data = "data-" + std::to_string(i);  // outlives the view in `rec`
+      RecordIn rec{"key", data, 1000 + i};
       ASSERT_TRUE(log.AppendSync({&rec, 1}).status.ok());
     }
   }
