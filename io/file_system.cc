@@ -185,15 +185,20 @@ std::string DirName(const std::string& path) {
 }
 
 Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp";
-  {
+  const std::string tmp = path + ".tmp";
+  Status st = [&]() -> Status {
     SHOAL_ASSIGN_OR_RETURN(UniqueFd fd, fs.Open(tmp, {.write = true, .create = true}));
     SHOAL_RETURN_IF_ERROR(fs.Truncate(fd.get(), 0));
     SHOAL_RETURN_IF_ERROR(fs.Pwrite(fd.get(), data.data(), data.size(), 0));
-    SHOAL_RETURN_IF_ERROR(fs.Fdatasync(fd.get()));
-  }
-  SHOAL_RETURN_IF_ERROR(fs.Rename(tmp, path));
-  return fs.SyncDir(DirName(path));
+    return fs.Fdatasync(fd.get());
+  }();
+  if (st.ok()) st = fs.Rename(tmp, path);
+  else fs.Unlink(tmp).IgnoreError();  // never referenced; on a full disk its blocks are wanted
+  if (st.ok()) st = fs.SyncDir(DirName(path));
+  // pwrite and fdatasync errors know only an fd: name the file, so "free space" or "EIO"
+  // points at a file system.
+  if (!st.ok()) return Status(st.code(), "writing " + path + ": " + st.message());
+  return st;
 }
 
 Result<std::string> ReadWholeFile(FileSystem& fs, const std::string& path) {

@@ -257,10 +257,11 @@ Status Engine::CreateStream(std::string_view name, int64_t shard_count, Capacity
   s->dir = StreamDir(m);
   s->spare_floor = m.next_shard;
   // Directories first (their entries durable), catalog last: a crash in between leaves
-  // only orphans, which the next open removes.
-  SHOAL_RETURN_IF_ERROR(fs_->MakeDir(s->dir));
-  SHOAL_RETURN_IF_ERROR(OpenStreamShards(*s));
-  Status st = fs_->SyncDir(s->dir);
+  // only orphans, which the next open removes. A failure removes them at once: on a full
+  // disk, the shards already made hold preallocated segments the other logs need now.
+  Status st = fs_->MakeDir(s->dir);
+  if (st.ok()) st = OpenStreamShards(*s);
+  if (st.ok()) st = fs_->SyncDir(s->dir);
   if (st.ok()) st = fs_->SyncDir(dir_ + "/streams");
   if (st.ok()) st = Commit(m);
   if (st.ok()) NoteOpenShards(m);

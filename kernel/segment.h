@@ -43,6 +43,9 @@ class Segment {
     while (n > cur && !allocated_.compare_exchange_weak(cur, n)) {
     }
   }
+  // Recovery only, before any reader or writer uses the segment: the file was cut shorter
+  // than the size it was opened with and could not be preallocated again.
+  void ResetAllocated(uint64_t n) { allocated_.store(n, std::memory_order_release); }
   // True while a background extension of the file is queued or running (writer thread).
   std::atomic<bool> extending{false};
 

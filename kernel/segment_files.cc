@@ -33,14 +33,20 @@ Result<SegmentPtr> CreateSegmentFile(io::FileSystem& fs, const SegmentSpec& spec
   const std::string path = SegmentPath(spec.dir, spec.ordinal);
   const std::string tmp = path + ".tmp";
   const int64_t now = WallMs();
-  {
+  Status made = [&]() -> Status {
     SHOAL_ASSIGN_OR_RETURN(io::UniqueFd fd, fs.Open(tmp, {.write = true, .create = true}));
     SHOAL_RETURN_IF_ERROR(fs.Truncate(fd.get(), 0));
     uint8_t hdr[format::kSegmentHeaderSize];
     format::EncodeSegmentHeader({spec.ordinal, now}, hdr);
     SHOAL_RETURN_IF_ERROR(fs.Pwrite(fd.get(), hdr, sizeof hdr, 0));
     SHOAL_RETURN_IF_ERROR(fs.Fallocate(fd.get(), 0, std::min(spec.capacity, std::max<uint64_t>(spec.initial_alloc, format::kSegmentHeaderSize))));
-    SHOAL_RETURN_IF_ERROR(fs.Fdatasync(fd.get()));
+    return fs.Fdatasync(fd.get());
+  }();
+  if (!made.ok()) {
+    // Nothing refers to the half-made file, and ext4 keeps what a failed fallocate got
+    // before ENOSPC: on a full disk those blocks are exactly what the other logs lack.
+    fs.Unlink(tmp).IgnoreError();
+    return Status(made.code(), fmt::format("creating {}: {}", path, made.message()));
   }
   SHOAL_RETURN_IF_ERROR(fs.Rename(tmp, path));
   SHOAL_RETURN_IF_ERROR(fs.SyncDir(spec.dir));

@@ -302,7 +302,19 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
         // Zero everything past the last good frame, so no stale bytes from the torn
         // write can ever line up behind frames written from here on.
         SHOAL_RETURN_IF_ERROR(fs_->Truncate(wfd.get(), active_->committed_end()));
-        SHOAL_RETURN_IF_ERROR(fs_->Fallocate(wfd.get(), 0, active_->allocated()));
+        Status prealloc = fs_->Fallocate(wfd.get(), 0, active_->allocated());
+        if (prealloc.code() == Code::kNoSpace) {
+          // A full disk, often the reason the log stopped. The blocks just given back need
+          // not come back: another log's preallocation may take them first, and ext4 reuses
+          // freed blocks only after its journal commits. Open anyway, with the file as it is
+          // now (ext4 may have kept part of the range): reads need nothing past
+          // committed_end, and the first append that needs room grows the file again or
+          // fails with kNoSpace. (Found by engine_full_disk_test on ext4.)
+          SHOAL_ASSIGN_OR_RETURN(uint64_t size, fs_->FileSize(wfd.get()));
+          active_->ResetAllocated(size);
+        } else {
+          SHOAL_RETURN_IF_ERROR(prealloc);
+        }
         SHOAL_RETURN_IF_ERROR(fs_->Fdatasync(wfd.get()));
       }
       active_->set_write_fd(std::move(wfd));

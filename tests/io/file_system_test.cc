@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/fault_file_system.h"
 #include "tests/testlib/temp_dir.h"
 
 namespace shoal::io {
@@ -47,6 +48,22 @@ TEST_F(FileSystemTest, WriteFileAtomicHandlesEmptyAndBinaryData) {
   got = ReadWholeFile(*fs_, path);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, "");
+}
+
+// A failure before the rename (here a full disk) keeps the old file, leaves no half-written
+// .tmp holding blocks, and names the file: pwrite and fdatasync errors know only an fd.
+TEST_F(FileSystemTest, FailedWriteFileAtomicKeepsTheOldFileAndLeavesNoTmp) {
+  auto faulty = std::make_shared<FaultFileSystem>(fs_);
+  const std::string path = dir_.Sub("meta");
+  ASSERT_TRUE(WriteFileAtomic(*faulty, path, "old").ok());
+  faulty->InjectError(FaultOp::kWrite, ENOSPC, 1);
+  Status st = WriteFileAtomic(*faulty, path, "new");
+  EXPECT_EQ(st.code(), Code::kNoSpace) << st;
+  EXPECT_EQ(st.message().rfind("writing " + path + ": ", 0), 0u) << st;
+  EXPECT_FALSE(fs_->Exists(path + ".tmp"));
+  Result<std::string> got = ReadWholeFile(*fs_, path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "old");
 }
 
 TEST_F(FileSystemTest, LockFileGivesBusyToASecondLocker) {

@@ -654,6 +654,9 @@ TEST_F(ShardLogFaultTest, FallocateNoSpaceWhenRollingFailsWithNoSpace) {
   EXPECT_TRUE(Verify(*log, acked));
   EXPECT_EQ(log->Close().code(), Code::kNoSpace);
   Abandon(log);
+  // The failed creation removed its half-made file at once: on a full disk, the blocks a
+  // failed fallocate kept (ext4 keeps what it got before ENOSPC) are wanted elsewhere.
+  EXPECT_FALSE(AnyTmpFile()) << ::testing::PrintToString(Names());
   fs_->ClearFaults();
   {
     auto probe = OpenLog();
@@ -673,6 +676,34 @@ TEST_F(ShardLogFaultTest, FallocateNoSpaceAtOpen) {
   EXPECT_EQ(r.status().code(), Code::kNoSpace) << r.status();
   fs_->ClearFaults();
   ReopenAndCheck(0);
+}
+
+// A log stopped by a full disk is reopened while the disk is still full. Recovery cuts the
+// preallocated zeros behind the last frame and cannot preallocate them again: the log must
+// open anyway (every record readable, appends kNoSpace until there is room), not refuse to
+// open. Found by engine_full_disk_test on ext4, where the blocks recovery frees are taken by
+// another log's spare segment or stay unusable until the journal commits.
+TEST_F(ShardLogFaultTest, ReopenOnAFullDiskNeedsNoFreeSpace) {
+  opts_.durability = Durability::kAlways;
+  opts_.segment_bytes = 4 << 20;  // the active segment is preallocated far past its frames
+  auto log = OpenLog();
+  ASSERT_TRUE(log);
+  AppendOk(*log, 20);
+  const uint64_t acked = acked_end();
+  Abandon(log);  // no CLEAN marker: the next open scans the segment and cuts its tail
+  fs_->InjectError(FaultOp::kFallocate, ENOSPC, -1);
+  {
+    auto full = TryOpen();
+    ASSERT_TRUE(full.ok()) << "a full disk must not stop the log from opening: " << full.status();
+    EXPECT_TRUE(Verify(**full, acked));
+    AppendResult r = Append(**full);
+    EXPECT_EQ(r.status.code(), Code::kNoSpace) << r.status;
+    EXPECT_EQ((*full)->end_offset(), acked);
+    EXPECT_TRUE(Verify(**full, acked));
+    Abandon(*full);
+  }
+  fs_->ClearFaults();
+  ReopenAndCheck(acked);
 }
 
 // The background creation of the next segment fails once: the roll creates it inline and
