@@ -503,7 +503,7 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
     uint64_t id = next_conn_id++;  // only this coroutine touches it
     auto conn = std::make_shared<HttpConnection>(*this, std::move(socket), id);
     Register(conn, id);
-    asio::co_spawn(conn->executor(), conn->Run(), [this](std::exception_ptr e) {
+    asio::co_spawn(conn->executor(), conn->Run(), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
