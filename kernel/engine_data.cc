@@ -13,12 +13,14 @@ namespace {
 
 // Per-call scratch, reused by the thread so a put allocates nothing once warm.
 struct PutScratch {
-  std::vector<std::pair<uint32_t, uint32_t>> routed;  // (slot in `shards`, record index)
-  std::vector<void*> shards;                          // distinct shards in first-seen order
-  std::vector<RecordIn> recs;                         // grouped by shard, request order within
-  std::vector<uint32_t> rec_index;                    // the record each of `recs` came from
-  std::vector<size_t> group_start;                    // shard g's records: [start[g], start[g+1])
-  std::vector<size_t> fill;
+  std::vector<void*> shards;        // distinct shards in first-seen order
+  std::vector<RecordIn> recs;       // routed records; grouped by shard (request order within) for the append
+  std::vector<uint32_t> rec_index;  // the input record each of `recs` came from
+  std::vector<uint32_t> rec_slot;   // its shard's place in `shards` (request order)
+  std::vector<size_t> group_start;  // shard g's records: recs[group_start[g], group_start[g+1])
+  std::vector<size_t> fill;         // the counting sort's cursors, and its output:
+  std::vector<RecordIn> sorted_recs;
+  std::vector<uint32_t> sorted_index;
   std::vector<ShardIdentity> ids;                   // of each shard in `shards`
   std::vector<std::string_view> keys;               // partition keys to hash, in record order
   std::vector<HashKey> hashes;                      // their MD5s
@@ -51,8 +53,10 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
   Stream& s = **found;
   const int64_t now = clock_->NowMs();
   PutScratch& sc = tls_put;
-  sc.routed.clear();
   sc.shards.clear();
+  sc.recs.clear();
+  sc.rec_index.clear();
+  sc.rec_slot.clear();
   // 1. Validate, and hash the partition keys that route records, before taking the stream
   //    lock: one batch, eight keys per vector operation (HashPartitionKeys).
   sc.keys.clear();
@@ -115,20 +119,30 @@ std::vector<PutOutput> Engine::PutRecords(std::string_view name, std::span<const
       slot = static_cast<uint32_t>(std::find(sc.shards.begin(), sc.shards.end(), sh) - sc.shards.begin());
       if (slot == sc.shards.size()) sc.shards.push_back(sh);
     }
-    sc.routed.emplace_back(slot, i);
+    sc.recs.push_back(RecordIn{r.partition_key, r.data, now});
+    sc.rec_index.push_back(i);
+    sc.rec_slot.push_back(slot);
   }
   // 3. One append (one frame) per shard, records in request order; all shards at once.
-  //    Grouped by a counting sort on the slot: linear in the records whatever the shards.
-  sc.group_start.assign(sc.shards.size() + 1, 0);
-  for (const auto& [g, i] : sc.routed) ++sc.group_start[g + 1];
-  for (size_t g = 0; g < sc.shards.size(); ++g) sc.group_start[g + 1] += sc.group_start[g];
-  sc.fill.assign(sc.group_start.begin(), sc.group_start.end() - 1);
-  sc.recs.resize(sc.routed.size());
-  sc.rec_index.resize(sc.routed.size());
-  for (const auto& [g, i] : sc.routed) {
-    const size_t at = sc.fill[g]++;
-    sc.recs[at] = RecordIn{records[i].partition_key, records[i].data, now};
-    sc.rec_index[at] = i;
+  //    A batch that went to one shard (every PutRecord, every one-shard stream) is grouped
+  //    already; otherwise a counting sort on the slot: linear in the records.
+  const size_t routed = sc.recs.size();
+  if (sc.shards.size() <= 1) {
+    sc.group_start.assign({0, routed});
+  } else {
+    sc.group_start.assign(sc.shards.size() + 1, 0);
+    for (uint32_t g : sc.rec_slot) ++sc.group_start[g + 1];
+    for (size_t g = 0; g < sc.shards.size(); ++g) sc.group_start[g + 1] += sc.group_start[g];
+    sc.fill.assign(sc.group_start.begin(), sc.group_start.end() - 1);
+    sc.sorted_recs.resize(routed);
+    sc.sorted_index.resize(routed);
+    for (size_t k = 0; k < routed; ++k) {
+      const size_t at = sc.fill[sc.rec_slot[k]]++;
+      sc.sorted_recs[at] = sc.recs[k];
+      sc.sorted_index[at] = sc.rec_index[k];
+    }
+    sc.recs.swap(sc.sorted_recs);
+    sc.rec_index.swap(sc.sorted_index);
   }
   std::vector<BlockingCompletion> waiters(sc.shards.size());
   sc.ids.clear();
