@@ -142,13 +142,19 @@ BENCHMARK(BM_FrameDecode)
 
 // --- MD5 routing ---------------------------------------------------------------------------
 
-void BM_HashPartitionKey(benchmark::State& state) {
+// `n` distinct partition keys of `bytes` bytes each.
+std::vector<std::string> PartitionKeys(int n, int64_t bytes) {
   std::vector<std::string> keys;
-  for (int i = 0; i < 1024; ++i) {
+  for (int i = 0; i < n; ++i) {
     std::string k = "partition-key-" + std::to_string(i);
-    k.resize(static_cast<size_t>(state.range(0)), 'k');
+    k.resize(static_cast<size_t>(bytes), 'k');
     keys.push_back(std::move(k));
   }
+  return keys;
+}
+
+void BM_HashPartitionKey(benchmark::State& state) {
+  const std::vector<std::string> keys = PartitionKeys(1024, state.range(0));
   size_t i = 0;
   for (auto _ : state) {
     HashKey h = HashPartitionKey(keys[i++ & 1023]);
@@ -161,12 +167,7 @@ BENCHMARK(BM_HashPartitionKey)->ArgName("key_bytes")->Arg(16)->Arg(64)->Arg(256)
 // The batch form a put uses (500 keys per call, as a full PutRecords): items/s is keys/s,
 // comparable with BM_HashPartitionKey's.
 void BM_HashPartitionKeys(benchmark::State& state) {
-  std::vector<std::string> keys;
-  for (int i = 0; i < 500; ++i) {
-    std::string k = "partition-key-" + std::to_string(i);
-    k.resize(static_cast<size_t>(state.range(0)), 'k');
-    keys.push_back(std::move(k));
-  }
+  const std::vector<std::string> keys = PartitionKeys(500, state.range(0));
   std::vector<std::string_view> views(keys.begin(), keys.end());
   std::vector<HashKey> out(keys.size());
   for (auto _ : state) {
