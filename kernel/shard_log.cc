@@ -215,12 +215,34 @@ void ShardLog::Append(std::span<const RecordIn> records, AppendCompletion* done)
 // ---------------------------------------------------------------------------------------
 // Flusher thread
 
+bool ShardLog::RollDueLocked(uint64_t len) const {
+  const bool aged = options_.segment_max_age_ms > 0 && active_->write_pos > format::kSegmentHeaderSize &&
+                    WallMs() - active_->created_ms >= options_.segment_max_age_ms;
+  return force_roll_ || aged || active_->write_pos + len > active_->capacity();
+}
+
 ShardLog::Group* ShardLog::TakeGroup() {
   Group* g;
+  bool roll;
   {
     std::lock_guard lk(mu_);
     queued_ = false;
     if (filling_->frames.empty() || abandon_) return nullptr;
+    // Decided here, once, so that the wait below and the roll in PrepareFlush agree.
+    const uint64_t len = options_.write_mode == WriteMode::kDirect
+                             ? AlignUp(filling_->buf.size(), io::kDirectAlign)  // PrepareFlush pads
+                             : filling_->buf.size();
+    roll = RollDueLocked(len);
+    // kAlways: no byte may reach a new segment while a write to the old one may not be
+    // durable yet. Recovery relies on it: a damaged segment followed by one that holds
+    // records is then damage to acknowledged data, never a torn unsynced tail (writes to
+    // two files are persisted in no particular order by a power cut). Every group in
+    // flight is fdatasynced before it completes, so the roll waits for them; the last
+    // one to complete re-marks the log dirty. Costs at most one sync round per segment.
+    if (roll && options_.durability == Durability::kAlways && groups_in_flight_ > 0) {
+      ++stats_.roll_waits;
+      return nullptr;
+    }
     if (free_groups_.empty()) {
       if (groups_in_flight_ + 1 >= kGroupsPerLog) return nullptr;  // re-queued on completion
       free_groups_.push_back(std::make_unique<Group>());
@@ -229,6 +251,7 @@ ShardLog::Group* ShardLog::TakeGroup() {
     free_groups_.pop_back();
     std::swap(filling_, next);
     g = next.release();  // owned by the pipeline until CompleteGroup recycles it
+    g->roll = roll;
     ++groups_in_flight_;
   }
   space_cv_.notify_all();
@@ -256,9 +279,7 @@ Status ShardLog::PrepareFlush(Group* gp, io::WriteOp* op) {
     }
   }
   const uint64_t len = g.buf.size();
-  const bool aged = options_.segment_max_age_ms > 0 && active_->write_pos > format::kSegmentHeaderSize &&
-                    WallMs() - active_->created_ms >= options_.segment_max_age_ms;
-  if (force_roll_ || aged || active_->write_pos + len > active_->capacity()) {
+  if (g.roll) {
     SHOAL_ASSIGN_OR_RETURN(SegmentPtr next, TakeSpareOrCreate(format::kSegmentHeaderSize + len));
     next->Activate(g.frames.front().first_offset, g.frames.front().first_ts);
     {

@@ -112,6 +112,7 @@ struct LogStats {
   uint64_t bytes_written = 0;  // frame bytes written (incl. padding)
   uint64_t fsyncs = 0;         // fdatasyncs of this log's files
   uint64_t rolls = 0;          // segments rolled
+  uint64_t roll_waits = 0;     // kAlways: a roll waited for the old segment's fdatasync
   uint64_t inline_creates = 0; // rolls that had to create the next segment on the writer
   uint64_t inline_extends = 0; // flushes that had to grow the segment file on the writer
   uint64_t segments = 0;       // live segments
@@ -226,9 +227,12 @@ class ShardLog {
   void FailLocked(const Status& status);
 
   // --- flusher thread (LogWriter) ---
-  // The staged group, swapped out for a free buffer; null if nothing is staged or every
-  // buffer is in flight (the log is re-marked dirty when one comes back).
+  // The staged group, swapped out for a free buffer; null if nothing is staged, every
+  // buffer is in flight, or (kAlways) the group must roll while groups are in flight (the
+  // log is re-marked dirty when one comes back).
   Group* TakeGroup();
+  // Whether a group of `len` staged bytes must go to a new segment (mu_ held).
+  bool RollDueLocked(uint64_t len) const;
   Status PrepareFlush(Group* g, io::WriteOp* op);  // pads, rolls if needed, fills the write
   void WriteDone(Group* g, const Status& st);      // the write finished (or failed)
   // --- syncer thread (LogWriter) ---

@@ -33,12 +33,14 @@ struct ShardLog::Group {
   uint64_t file_pos = 0;      // where in it
   Status status;              // write result
   SegmentPtr rolled_from;     // the segment this group's roll closed (seal after publish)
+  bool roll = false;          // set by TakeGroup: this group starts a new segment
   void Clear() {
     buf.clear();
     frames.clear();
     records = 0;
     seg.reset();
     rolled_from.reset();
+    roll = false;
     status = Status();
   }
 };

@@ -195,7 +195,8 @@ Status ShardLog::RecoverSegments(const std::vector<uint64_t>& ordinals) {
     }
     if (scan.torn) {
       const std::string why = fmt::format("{}: damaged at byte {} ({})", seg->path(), scan.bad_pos, scan.reason);
-      // With kAlways, a segment was fdatasynced whole before the next one got a record, so
+      // With kAlways, every write to a segment was fdatasynced before the next one got
+      // any byte (ShardLog::TakeGroup holds a roll back while groups are in flight), so
       // a torn segment followed by records is damage, not a torn write: keep everything.
       if (options_.durability == Durability::kAlways)
         for (size_t j = i + 1; j < ordinals.size(); ++j) {

@@ -118,6 +118,13 @@ class GateFileSystem final : public io::FileSystem {
   bool released_ = false;
 };
 
+// Releases the gate when a test body leaves early: the log's destructor waits for the
+// groups in flight, which wait for the held fdatasync.
+struct ReleaseGateOnExit {
+  GateFileSystem* gate;
+  ~ReleaseGateOnExit() { gate->Release(); }
+};
+
 thread_local bool tl_in_append = false;
 
 struct Sent {
@@ -1077,9 +1084,13 @@ TEST_F(ShardLogFaultTest, TrimMetaWriteFailureIsReported) {
 // segment although its unpublished group holds records at and above the trim point: those
 // records are acknowledged a moment later and are then unreadable (Read -> kInternal "no
 // segment holds offset") and gone after a reopen; the seal later writes an orphan .idx.
-// Found by shard_log_powerloss_test.
+// Found by shard_log_powerloss_test. kInterval: in kAlways a roll waits until the old
+// segment's groups are synced and published (see AlwaysCutTearingTheSegmentBeforeARoll-
+// Reopens), so the race needs a mode that rolls ahead of the fdatasync. An interval of
+// 1 ms makes the syncer fdatasync the segment at once, which is what the gate holds.
 TEST_F(ShardLogFaultTest, TrimRacingARollKeepsUnpublishedRecords) {
-  opts_.durability = Durability::kAlways;
+  opts_.durability = Durability::kInterval;
+  opts_.interval_ms = 1;
   auto log = OpenLog();
   ASSERT_TRUE(log);
   Writer()->DrainBackground();
@@ -1092,6 +1103,10 @@ TEST_F(ShardLogFaultTest, TrimRacingARollKeepsUnpublishedRecords) {
   }
   ASSERT_EQ(log->stats().rolls, 0u);
   const uint64_t published = log->end_offset();
+  ReleaseGateOnExit release{gate_.get()};  // a failed ASSERT must not leave the syncer held
+  // The fill's own interval fdatasync is done by now, so the one the gate holds is due
+  // when the small append reaches the syncer, which then publishes it only after the gate.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   gate_->Arm();
   auto small = Submit(*log, 1, 100);  // fits in segment 1; its fdatasync is held
   ASSERT_TRUE(gate_->WaitHeld());
@@ -1112,6 +1127,75 @@ TEST_F(ShardLogFaultTest, TrimRacingARollKeepsUnpublishedRecords) {
   log = OpenLog();
   ASSERT_TRUE(log);
   EXPECT_TRUE(Verify(*log, published + 2)) << "records above the trim point were deleted";
+}
+
+// kAlways: the power goes while the last group of segment 1 waits for its fdatasync and
+// the next group, too big for what is left of segment 1, is due to roll to segment 2. A cut
+// persists writes to different files in no particular order (the page cache writes them
+// back, and io_uring completes them, in any order), so it may tear segment 1's unsynced
+// group and keep whatever reached segment 2. Bug: the flusher wrote the rolling group into
+// segment 2 at once; after such a cut, recovery, which in kAlways takes "a damaged segment
+// followed by one holding records" for damage to acknowledged data, refused to open the
+// log ("000000000001.seg: damaged at byte N (CRC mismatch); but segment 000000000002.seg
+// after it holds records, which were durable"), though none of those records had been
+// acknowledged. Found by shard_log_powerloss_test (always_torn_*, about one run in ten with
+// SHOAL_POWERLOSS_TRIALS=100). Fixed: in kAlways the roll waits until every group in flight
+// is fdatasynced, so nothing reaches segment 2 while segment 1 can still be torn.
+TEST_F(ShardLogFaultTest, AlwaysCutTearingTheSegmentBeforeARollReopens) {
+  opts_.durability = Durability::kAlways;
+  auto log = OpenLog();
+  ASSERT_TRUE(log);
+  Writer()->DrainBackground();  // the spare, segment 2, exists
+  // Fill segment 1 to within ~3 KiB of its end.
+  while (true) {
+    const auto f = FramesOf(SegPath(dir_, 1));
+    const uint64_t used = f.empty() ? format::kSegmentHeaderSize : f.back().pos + f.back().info.len;
+    if (used + 3000 > opts_.segment_bytes) break;
+    AppendOk(*log, 1, 900);
+  }
+  ASSERT_EQ(log->stats().rolls, 0u);
+  const uint64_t acked = acked_end();
+  ReleaseGateOnExit release{gate_.get()};  // a failed ASSERT must not leave the syncer held
+  gate_->Arm();
+  auto small = Submit(*log, 1, 100);  // fits in segment 1; its fdatasync is held
+  ASSERT_TRUE(gate_->WaitHeld());
+  auto big = Submit(*log, 1, 5000);  // does not fit: segment 2
+  // The flusher either rolls at once (the bug) or holds the roll back.
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (log->stats().rolls == 0 && log->stats().roll_waits == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(log->stats().rolls, 0u) << "rolled while segment 1 had a write not yet durable";
+  Writer()->DrainBackground();  // no background work races the cut
+
+  // The cut, now: segment 1 keeps half of its unsynced frame (a torn writeback), segment 2
+  // keeps everything written to it.
+  const std::string seg1 = SegPath(dir_, 1);
+  const std::string seg2 = SegPath(dir_, 2);
+  const auto frames = FramesOf(seg1);
+  ASSERT_FALSE(frames.empty());
+  const testing::DiskFrame torn = frames.back();
+  ASSERT_EQ(torn.info.base_offset, acked) << "the last frame of segment 1 is not the small append";
+  const std::string bytes1 = testing::ReadRaw(seg1);
+  ASSERT_TRUE(ExistsRaw(seg2));
+  const std::string bytes2 = testing::ReadRaw(seg2);
+  fs_->DropUnsyncedData(DropMode::kZero);
+  testing::PwriteRaw(seg1, torn.pos, bytes1.substr(torn.pos, torn.info.len / 2));
+  testing::PwriteRaw(seg2, 0, bytes2);
+  // The power stays off until the log and its writer are gone: nothing changes on disk.
+  for (FaultOp op : {FaultOp::kWrite, FaultOp::kSync, FaultOp::kFallocate, FaultOp::kRename,
+                     FaultOp::kUnlink, FaultOp::kTruncate, FaultOp::kSyncDir})
+    fs_->InjectError(op, EIO, -1);
+  gate_->Release();  // that fdatasync "completes" after the cut: its ack does not count
+  Wait(small);
+  Wait(big);
+  Abandon(log);
+  fs_->ClearFaults();
+  {
+    std::lock_guard lk(done_mu_);
+    acked_end_ = acked;  // acks after the cut promise nothing
+  }
+  ReopenAndCheck(acked, /*expect_torn=*/true);
 }
 
 // kNone: a trim up to the end, then a power cut that loses the whole active segment (and
