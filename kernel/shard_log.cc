@@ -410,20 +410,28 @@ void ShardLog::CompleteGroup(Group* gp, const Status& status) {
     // summary is final: seal it (or drop it if it never got a record).
     std::erase(unsynced_segments_, g.rolled_from);
     SegmentPtr old = std::move(g.rolled_from);
-    if (old->empty()) {
-      std::lock_guard lk(seg_mu_);
-      std::erase(segments_, old);
-    }
-    auto fs = fs_;
-    auto bg = bg_;
-    writer_->Schedule([fs, old, bg] {
+    // Unless a group written to it failed (its write or fdatasync; the log is failed):
+    // then the file holds bytes past what was published, and the next segment may hold
+    // later frames. Sealing would cut those bytes off, unlinking would drop them (an
+    // "empty" segment may be one whose only group failed): either way the next open would
+    // find records missing before the next segment's and refuse the log. Leave the file
+    // as it is; recovery scans it.
+    if (old->write_pos == old->committed_end()) {
       if (old->empty()) {
-        old->write_fd().Reset();
-        fs->Unlink(old->path()).IgnoreError();
-      } else {
-        bg->Report(SealSegmentFiles(*fs, *old));
+        std::lock_guard lk(seg_mu_);
+        std::erase(segments_, old);
       }
-    });
+      auto fs = fs_;
+      auto bg = bg_;
+      writer_->Schedule([fs, old, bg] {
+        if (old->empty()) {
+          old->write_fd().Reset();
+          fs->Unlink(old->path()).IgnoreError();
+        } else {
+          bg->Report(SealSegmentFiles(*fs, *old));
+        }
+      });
+    }
   }
   const bool failed = !status.ok() || !g.status.ok() || write_failed_.load(std::memory_order_relaxed);
   if (failed) {
