@@ -27,10 +27,8 @@
 // Either way DropUnsyncedData() runs only after every log and the writer are gone, so the
 // acked set is read after destruction: it is then final.
 //
-// Known failures (kernel bugs, see shard_log_fault_test.cc for deterministic repros): a
-// TrimBefore() racing a roll drops a segment whose last group is still unpublished
-// (DISABLED_TrimRacingARollKeepsUnpublishedRecords): reads then fail with kInternal "no
-// segment holds offset" and acknowledged records are gone; roughly one run in two hits it.
+// Bugs these trials found have deterministic repros in shard_log_fault_test.cc (e.g.
+// TrimRacingARollKeepsUnpublishedRecords, AlwaysCutTearingTheSegmentBeforeARollReopens).
 //
 // Environment:
 //   SHOAL_POWERLOSS_TRIALS  trials per configuration (default 30)
