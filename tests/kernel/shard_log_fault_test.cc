@@ -246,6 +246,16 @@ class ShardLogFaultTest : public ::testing::Test {
       ASSERT_TRUE(r.status.ok()) << r.status;
     }
   }
+  // Appends 900-byte records until segment 1 has less than ~3 KiB left: the next small
+  // append still fits, a 5000-byte one makes the log roll.
+  void FillFirstSegment(ShardLog& log) {
+    while (true) {
+      const auto f = FramesOf(SegPath(dir_, 1));
+      const uint64_t used = f.empty() ? format::kSegmentHeaderSize : f.back().pos + f.back().info.len;
+      if (used + 3000 > opts_.segment_bytes) break;
+      AppendOk(log, 1, 900);
+    }
+  }
   // Appends until the log has rolled `rolls` times (all must succeed).
   void AppendUntilRolls(ShardLog& log, uint64_t rolls, size_t size = 1000) {
     for (int i = 0; i < 100000 && log.stats().rolls < rolls; ++i) {
@@ -1098,13 +1108,7 @@ TEST_F(ShardLogFaultTest, TrimRacingARollKeepsUnpublishedRecords) {
   auto log = OpenLog();
   ASSERT_TRUE(log);
   Writer()->DrainBackground();
-  // Fill segment 1 to within ~2 KiB of its end.
-  while (true) {
-    const auto f = FramesOf(SegPath(dir_, 1));
-    const uint64_t used = f.empty() ? format::kSegmentHeaderSize : f.back().pos + f.back().info.len;
-    if (used + 3000 > opts_.segment_bytes) break;
-    AppendOk(*log, 1, 900);
-  }
+  FillFirstSegment(*log);
   ASSERT_EQ(log->stats().rolls, 0u);
   const uint64_t published = log->end_offset();
   ReleaseGateOnExit release{gate_.get()};  // a failed ASSERT must not leave the syncer held
@@ -1150,13 +1154,7 @@ TEST_F(ShardLogFaultTest, AlwaysCutTearingTheSegmentBeforeARollReopens) {
   auto log = OpenLog();
   ASSERT_TRUE(log);
   Writer()->DrainBackground();  // the spare, segment 2, exists
-  // Fill segment 1 to within ~3 KiB of its end.
-  while (true) {
-    const auto f = FramesOf(SegPath(dir_, 1));
-    const uint64_t used = f.empty() ? format::kSegmentHeaderSize : f.back().pos + f.back().info.len;
-    if (used + 3000 > opts_.segment_bytes) break;
-    AppendOk(*log, 1, 900);
-  }
+  FillFirstSegment(*log);
   ASSERT_EQ(log->stats().rolls, 0u);
   const uint64_t acked = acked_end();
   ReleaseGateOnExit release{gate_.get()};  // a failed ASSERT must not leave the syncer held
@@ -1216,12 +1214,7 @@ TEST_F(ShardLogFaultTest, FsyncFailureAcrossARollKeepsTheOldSegmentWhole) {
   auto log = OpenLog();
   ASSERT_TRUE(log);
   Writer()->DrainBackground();
-  while (true) {
-    const auto f = FramesOf(SegPath(dir_, 1));
-    const uint64_t used = f.empty() ? format::kSegmentHeaderSize : f.back().pos + f.back().info.len;
-    if (used + 3000 > opts_.segment_bytes) break;
-    AppendOk(*log, 1, 900);
-  }
+  FillFirstSegment(*log);
   const uint64_t published = log->end_offset();
   ReleaseGateOnExit release{gate_.get()};
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // see TrimRacingARoll...
